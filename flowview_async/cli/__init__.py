@@ -1,0 +1,21 @@
+"""The ``flowview`` command line: a thin click layer over the SDK, with rich output.
+
+Each subcommand lives in a module of its own and is registered on :data:`cli` below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from flowview_async import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flowview")
+def cli() -> None:
+    """Inspect Prefect 1 flow runs, record and replay inspections, serve a local backend."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
