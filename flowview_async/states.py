@@ -142,7 +142,8 @@ class State:
         return self.name
 
     def __repr__(self) -> str:
-        if self.message:
+        # Prefect 1.4.1 tests for None, so an empty message still shows as <Success: "">.
+        if self.message is not None:
             return f'<{self.name}: "{self.message}">'
         return f"<{self.name}>"
 
@@ -188,6 +189,10 @@ class State:
     def is_running(self) -> bool:
         """Running and Cancelling."""
         return isinstance(self, Running)
+
+    def is_cancelling(self) -> bool:
+        """Cancelling. Not in Prefect 1.4.1 (which has no such predicate): an extension."""
+        return isinstance(self, Cancelling)
 
     def is_finished(self) -> bool:
         return isinstance(self, Finished)
@@ -454,7 +459,8 @@ class UnknownState(State):
         return self.type_name
 
     def __repr__(self) -> str:
-        if self.message:
+        # Prefect 1.4.1 tests for None, so an empty message still shows as <Success: "">.
+        if self.message is not None:
             return f'<UnknownState {self.type_name!r}: "{self.message}">'
         return f"<UnknownState {self.type_name!r}>"
 
