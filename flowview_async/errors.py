@@ -6,6 +6,7 @@ The tree, so that ``except`` clauses can be as broad or as narrow as a caller ne
     ├── UsageError (ValueError)              the call itself is wrong: fix the code that made it
     │   ├── InvalidArgumentError            bad or conflicting arguments (both task_slug and task_run_id…)
     │   ├── ConfigurationError              settings that cannot work (bad endpoint, bad config.toml…)
+    │   ├── ImmutableViewError (TypeError)  an attempt to modify a view, which is a read-only snapshot
     │   └── ClientClosedError (RuntimeError) a request on a client that was closed
     ├── NotFoundError (LookupError)         the backend has no such object
     │   ├── FlowRunNotFoundError
@@ -54,6 +55,7 @@ __all__ = [
     "FlowRunNotFoundError",
     "FlowViewError",
     "GraphQLQueryError",
+    "ImmutableViewError",
     "InvalidArgumentError",
     "MalformedResponseError",
     "NotFoundError",
@@ -87,6 +89,10 @@ class InvalidArgumentError(UsageError):
 
 class ConfigurationError(UsageError):
     """The client settings (arguments, environment, ``~/.prefect/config.toml``) cannot work."""
+
+
+class ImmutableViewError(UsageError, TypeError):
+    """Views are read-only snapshots; their JSON fields refuse modification (copy them first)."""
 
 
 class ClientClosedError(UsageError, RuntimeError):

@@ -1,0 +1,60 @@
+"""The bundled Prefect Server 1.x schema, and validation of the documents the SDK sends.
+
+The SDL is parsed once per process (it is ~110 KB); validation results are cached by document text,
+so a query the views send thousands of times is validated once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from importlib import resources
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, build_ast_schema, parse, validate
+
+from flowview_async.errors import QueryValidationError
+
+SCHEMA_RESOURCE = "prefect_server_schema.graphql"
+
+__all__ = ["parse_and_validate", "schema", "schema_hash", "schema_sdl"]
+
+
+@functools.cache
+def schema_sdl() -> str:
+    """The text of the bundled Prefect Server schema."""
+    return (resources.files("flowview_async") / "resources" / SCHEMA_RESOURCE).read_text("utf-8")
+
+
+@functools.cache
+def schema() -> GraphQLSchema:
+    """The bundled schema, built once."""
+    return build_ast_schema(parse(schema_sdl()))
+
+
+@functools.cache
+def schema_hash() -> str:
+    """A short, stable fingerprint of the bundled schema (cassettes record it to detect drift)."""
+    return hashlib.sha256(schema_sdl().encode("utf-8")).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=512)
+def parse_and_validate(document: str) -> DocumentNode:
+    """Parse ``document`` and validate it against the bundled schema.
+
+    Raises:
+        QueryValidationError: the text is not GraphQL, or does not fit the Prefect Server schema.
+    """
+    try:
+        ast = parse(document)
+    except GraphQLError as exc:
+        msg = f"The GraphQL document does not parse: {exc.message}. Fix the query text."
+        raise QueryValidationError(msg, errors=[exc.formatted]) from exc
+    errors = validate(schema(), ast)
+    if errors:
+        details = "; ".join(error.message for error in errors[:5])
+        msg = (
+            f"The GraphQL document does not fit the Prefect Server schema: {details}. "
+            "Fix the query; see flowview_async/resources/prefect_server_schema.graphql for the fields."
+        )
+        raise QueryValidationError(msg, errors=[error.formatted for error in errors])
+    return ast

@@ -1,0 +1,93 @@
+"""Log lines of a flow run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import attrs
+
+from flowview_async._rows import Row
+
+__all__ = ["FlowRunLog", "level_number"]
+
+_LEVELS = {
+    "CRITICAL": logging.CRITICAL,
+    "FATAL": logging.CRITICAL,
+    "ERROR": logging.ERROR,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "INFO": logging.INFO,
+    "DEBUG": logging.DEBUG,
+    "NOTSET": logging.NOTSET,
+}
+
+
+def level_number(name: str | int | None) -> int:
+    """The numeric level of a backend level name (``"INFO"`` -> 20).
+
+    Prefect 1 turned an unknown name into the *string* ``"Level FOO"``, which broke sorting; here an
+    unknown name is level 0 (``NOTSET``) and the name itself stays in ``FlowRunLog.level_name``.
+    """
+    if isinstance(name, int) and not isinstance(name, bool):
+        return name
+    if not isinstance(name, str):
+        return logging.NOTSET
+    text = name.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return _LEVELS.get(text.upper(), logging.NOTSET)
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class FlowRunLog:
+    """One log line of a flow run (or of one of its task runs).
+
+    Attributes:
+        timestamp: when it was logged (timezone-aware).
+        level: the numeric level (``logging.INFO`` is 20).
+        message: the text.
+        level_name: the level as the backend stores it (``"INFO"``).
+        name: the logger name, e.g. ``prefect.CloudTaskRunner``, where the backend has it.
+        task_run_id: the task run that logged it, or None for flow-level lines.
+        id: the backend's id of the line (keeps lines with equal timestamps apart).
+    """
+
+    timestamp: datetime
+    level: int
+    message: str
+    level_name: str | None = None
+    name: str | None = None
+    task_run_id: str | None = None
+    id: str | None = attrs.field(default=None, eq=True)
+
+    @classmethod
+    def from_row(cls, row: Row) -> FlowRunLog:
+        level_name = row.opt_string("level")
+        return cls(
+            timestamp=row.timestamp("timestamp"),
+            level=level_number(level_name),
+            message=row.opt_string("message") or "",
+            level_name=level_name,
+            name=row.opt_string("name"),
+            task_run_id=row.opt_string("task_run_id"),
+            id=row.opt_string("id"),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FlowRunLog(timestamp={self.timestamp!r}, level={self.level!r}, "
+            f"message={self.message!r})"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (timestamp as ISO 8601)."""
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "level": self.level,
+            "level_name": self.level_name,
+            "message": self.message,
+            "name": self.name,
+            "task_run_id": self.task_run_id,
+            "id": self.id,
+        }
