@@ -1,0 +1,62 @@
+"""The two policies a cassette is opened with: how to record, and what to do when answers run out."""
+
+from __future__ import annotations
+
+import enum
+
+from flowview_async.errors import InvalidArgumentError
+
+__all__ = ["RecordMode", "RepeatPolicy"]
+
+
+class RecordMode(str, enum.Enum):
+    """vcrpy's record modes, with vcrpy's meaning.
+
+    - ``none``: replay only; a request with no recorded answer is a ``CassetteMismatchError``.
+    - ``once``: record everything if the cassette file does not exist, else behave like ``none``.
+    - ``new_episodes``: replay what is recorded, send the rest to the backend and append it.
+    - ``all``: never replay; every request goes to the backend and its answer replaces the
+      recorded answers for the same request.
+    """
+
+    NONE = "none"
+    ONCE = "once"
+    NEW_EPISODES = "new_episodes"
+    ALL = "all"
+
+    @classmethod
+    def coerce(cls, value: str | RecordMode) -> RecordMode:
+        """Accept a mode or its name; anything else is an :class:`InvalidArgumentError`."""
+        if isinstance(value, RecordMode):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            choices = ", ".join(repr(mode.value) for mode in cls)
+            msg = f"Unknown record mode {value!r}: use one of {choices}."
+            raise InvalidArgumentError(msg) from None
+
+
+class RepeatPolicy(str, enum.Enum):
+    """What replay does once every recorded answer for a request has been played.
+
+    - ``error``: a ``CassetteMismatchError`` (the default: a test sees every extra request).
+    - ``repeat_last``: play the last recorded answer again (a poll loop that settled).
+    - ``cycle``: start again from the first recorded answer (a poll loop that alternates).
+    """
+
+    ERROR = "error"
+    REPEAT_LAST = "repeat_last"
+    CYCLE = "cycle"
+
+    @classmethod
+    def coerce(cls, value: str | RepeatPolicy) -> RepeatPolicy:
+        """Accept a policy or its name; anything else is an :class:`InvalidArgumentError`."""
+        if isinstance(value, RepeatPolicy):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            choices = ", ".join(repr(policy.value) for policy in cls)
+            msg = f"Unknown repeat policy {value!r}: use one of {choices}."
+            raise InvalidArgumentError(msg) from None

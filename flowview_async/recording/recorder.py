@@ -1,0 +1,392 @@
+"""The recorder/replayer of one client: an aiohttp client middleware on that client's session.
+
+It is never a process-wide patch, so two clients with two cassettes in one event loop never see
+each other's traffic. Requests are keyed by what GraphQL means (see :mod:`.keys`), each request
+takes a sequence number when it is *issued*, and answers are served first-in first-out per key:
+identical requests sent concurrently get, on replay, the answers they got live, in the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from yarl import URL
+
+from flowview_async.errors import (
+    CassetteMismatchError,
+    ClientClosedError,
+    SchemaDriftWarning,
+)
+from flowview_async.recording.cassette_file import (
+    build_metadata,
+    load_cassette_file,
+    save_cassette_file,
+)
+from flowview_async.recording.index import ReplayIndex
+from flowview_async.recording.interaction import Interaction, pretty_body_text
+from flowview_async.recording.keys import decode_payload, graphql_payload, request_key
+from flowview_async.recording.mismatch import mismatch_error
+from flowview_async.recording.modes import RecordMode, RepeatPolicy
+from flowview_async.recording.redaction import (
+    DEFAULT_REQUEST_HEADERS,
+    DEFAULT_RESPONSE_HEADERS,
+    MIN_SECRET_LENGTH,
+    keep_headers,
+    scrub_json,
+    scrub_text,
+)
+from flowview_async.recording.replayed_response import build_replayed_response
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from aiohttp import ClientRequest, ClientResponse
+    from aiohttp.client_middlewares import ClientHandlerType
+
+    from flowview_async.recording.keys import GraphQLPayload, RequestKey
+
+__all__ = ["Recorder"]
+
+
+def _sdk_version() -> str:
+    # Read at call time: flowview_async/__init__ imports the client, which imports this module.
+    import flowview_async
+
+    return str(flowview_async.__version__)
+
+
+def _schema_sha256() -> str:
+    from flowview_async._schema import schema_hash
+
+    return schema_hash()
+
+
+class Recorder:
+    """Records a client's GraphQL traffic to a vcrpy cassette, or replays it from one.
+
+    Args:
+        path: the cassette file (``.json``, or ``.yaml``/``.yml`` for vcrpy's YAML).
+        record_mode: ``"none"``, ``"once"`` (default), ``"new_episodes"`` or ``"all"``,
+            with vcrpy's meaning (see :class:`RecordMode`).
+        repeat: what replay does when a request's recorded answers are used up: ``"error"``
+            (default), ``"repeat_last"`` or ``"cycle"`` (see :class:`RepeatPolicy`).
+        secrets: values that must never reach the file (API keys, tenant ids); more can be added
+            with :meth:`add_secrets`. Values shorter than 4 characters are ignored.
+        request_headers / response_headers: extra header names to record (``content-type`` is
+            always kept; credentials and cookies are always dropped).
+        match_path: match on the URL path (default). ``False`` ignores it, for replaying with no
+            backend URL at all.
+        uri_origin: if set (e.g. ``"http://localhost:4200"``), recorded URIs use this scheme,
+            host and port instead of the real ones: re-recording against a backend on a random
+            port then gives the same file.
+        rerecord_command: the command quoted in mismatch errors (the pytest plugin passes one).
+
+    Use it through ``Client(..., cassette=path)`` or ``Client(..., recorder=Recorder(...))``; the
+    client calls :meth:`open` and :meth:`close` and installs :attr:`middleware` on its session.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        record_mode: str | RecordMode = RecordMode.ONCE,
+        repeat: str | RepeatPolicy = RepeatPolicy.ERROR,
+        secrets: Iterable[str | None] = (),
+        request_headers: Iterable[str] = (),
+        response_headers: Iterable[str] = (),
+        match_path: bool = True,
+        uri_origin: str | None = None,
+        rerecord_command: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.record_mode = RecordMode.coerce(record_mode)
+        self.repeat = RepeatPolicy.coerce(repeat)
+        self._secrets: list[str] = []
+        self.add_secrets(*secrets)
+        self._request_headers = DEFAULT_REQUEST_HEADERS | {h.lower() for h in request_headers}
+        self._response_headers = DEFAULT_RESPONSE_HEADERS | {h.lower() for h in response_headers}
+        self._match_path = match_path
+        self._uri_origin = URL(uri_origin) if uri_origin else None
+        self._rerecord_command = rerecord_command
+        self._state = "new"
+        self._file_existed = False
+        self._loaded: tuple[Interaction, ...] = ()
+        self._index = ReplayIndex((), self.repeat)
+        self._recorded: dict[int, Interaction] = {}
+        # Issue order: taken synchronously when a request reaches the middleware.
+        self._sequence = itertools.count()
+        self._played = 0
+        self._calls: collections.Counter[str | None] = collections.Counter()
+
+    def __repr__(self) -> str:
+        return (
+            f"Recorder(path={str(self.path)!r}, record_mode={self.record_mode.value!r}, "
+            f"repeat={self.repeat.value!r}, state={self._state!r})"
+        )
+
+    # --- configuration ---------------------------------------------------------------------------
+
+    def add_secrets(self, *values: str | None) -> None:
+        """Register values that must never be written (redacted when recorded, refused at save)."""
+        for value in values:
+            if value and len(value) >= MIN_SECRET_LENGTH and value not in self._secrets:
+                self._secrets.append(value)
+
+    @property
+    def replaying(self) -> bool:
+        """Whether answers come from the cassette (mode ``none``, or ``once`` with a file)."""
+        if self.record_mode is RecordMode.NONE:
+            return True
+        return self.record_mode is RecordMode.ONCE and self._file_existed
+
+    @property
+    def _serves_recorded(self) -> bool:
+        return self.record_mode is not RecordMode.ALL
+
+    @property
+    def _sends_live(self) -> bool:
+        if self.record_mode is RecordMode.ONCE:
+            return not self._file_existed
+        return self.record_mode is not RecordMode.NONE
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Load the cassette (in a worker thread). Idempotent while open."""
+        if self._state == "open":
+            return
+        if self._state == "closed":
+            raise ClientClosedError(f"{self!r} was closed; create a new Recorder to record again.")
+        loaded, metadata = await asyncio.to_thread(self._load)
+        self._file_existed = loaded is not None
+        if loaded is None and self.record_mode is RecordMode.NONE:
+            msg = (
+                f"Cassette {self.path} does not exist and the record mode is 'none' (replay only). "
+                f"Record it first: {self._fix_command()}."
+            )
+            raise CassetteMismatchError(msg)
+        self._loaded = loaded or ()
+        self._index = ReplayIndex(self._loaded, self.repeat)
+        self._warn_on_schema_drift(metadata)
+        self._state = "open"
+
+    async def close(self) -> None:
+        """Save the cassette if something new was recorded (in a worker thread). Idempotent."""
+        if self._state == "closed":
+            return
+        was_open = self._state == "open"
+        self._state = "closed"
+        if not was_open or not self._recorded:
+            return
+        entries = [(item.request, item.response) for item in self._interactions_to_save()]
+        secrets = tuple(self._secrets)
+        await asyncio.to_thread(self._save, entries, secrets)
+
+    async def __aenter__(self) -> Recorder:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any]]:
+        data = load_cassette_file(self.path)
+        if data is None:
+            return None, {}
+        interactions = tuple(
+            Interaction.build(
+                request,
+                response,
+                match_path=self._match_path,
+                request_body=self._redact_request_body(decode_payload(request.get("body"))),
+            )
+            for request, response in data.interactions
+        )
+        _schema_sha256()  # warm the cache here, off the event loop
+        return interactions, data.metadata
+
+    def _save(self, entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
+              secrets: tuple[str, ...]) -> None:
+        metadata = build_metadata(sdk_version=_sdk_version(), schema_sha256=_schema_sha256())
+        save_cassette_file(self.path, entries, metadata, secrets)
+
+    def _warn_on_schema_drift(self, metadata: Mapping[str, Any]) -> None:
+        ours = metadata.get("flowview") if isinstance(metadata, dict) else None
+        recorded = ours.get("schema_sha256") if isinstance(ours, dict) else None
+        if recorded is not None and recorded != _schema_sha256():
+            warnings.warn(
+                SchemaDriftWarning(
+                    f"Cassette {self.path} was recorded against GraphQL schema {recorded}, but "
+                    f"this SDK bundles schema {_schema_sha256()}: its answers may not match "
+                    f"what a backend says today. Re-record it: {self._fix_command()}."
+                ),
+                stacklevel=3,
+            )
+
+    def _interactions_to_save(self) -> list[Interaction]:
+        new = [self._recorded[seq] for seq in sorted(self._recorded)]
+        if self.record_mode is RecordMode.ALL:
+            # vcrpy 9 semantics: a re-recorded request replaces what was recorded for it before.
+            replaced = {item.key for item in new}
+            kept = [item for item in self._loaded if item.key not in replaced]
+            return kept + new
+        return list(self._loaded) + new
+
+    # --- the middleware --------------------------------------------------------------------------
+
+    async def middleware(self, request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        """The aiohttp client middleware: ``ClientSession(middlewares=(recorder.middleware,))``."""
+        if self._state != "open":
+            msg = f"{self!r} is not open: use the client as `async with`, or await open() first."
+            raise ClientClosedError(msg)
+        sequence = next(self._sequence)
+        # For in-memory payloads (all gql sends) as_bytes returns without suspending, so no other
+        # request can overtake this one between its sequence number and its claim on an answer.
+        body = request.body
+        body_bytes = b"" if isinstance(body, bytes) else await body.as_bytes()
+        request_json = self._redact_request_body(decode_payload(body_bytes))
+        payload = graphql_payload(request_json)
+        key = request_key(request.method, request.url.path if self._match_path else "*", payload)
+        self._calls[key.operation] += 1
+        if self._serves_recorded:
+            answer = self._index.take(key)
+            if answer is not None:
+                self._played += 1
+                return build_replayed_response(
+                    request, status=answer.status, reason=answer.reason,
+                    headers=answer.header_pairs(), body=answer.body,
+                )
+            if not self._sends_live:
+                raise self._miss(key, payload)
+        response = await handler(request)
+        answer_bytes = await response.read()
+        self._recorded[sequence] = self._record(request, request_json, key, payload,
+                                                response, answer_bytes)
+        return response
+
+    # --- recording -------------------------------------------------------------------------------
+
+    def _redact_request_body(self, body: Any) -> Any:
+        secrets = frozenset(self._secrets)
+        if isinstance(body, dict):
+            redacted = scrub_json(body, secrets, by_name=False)
+            if isinstance(redacted.get("variables"), dict):
+                redacted["variables"] = scrub_json(redacted["variables"], secrets, by_name=True)
+            return redacted
+        if isinstance(body, list):
+            return [self._redact_request_body(item) for item in body]
+        if isinstance(body, str):
+            return scrub_text(body, secrets)
+        return body
+
+    def _stored_uri(self, url: URL) -> str:
+        if self._uri_origin is not None:
+            url = self._uri_origin.join(URL(url.raw_path_qs, encoded=True))
+        return scrub_text(str(url), self._secrets)
+
+    def _headers(self, headers: Mapping[str, str], allowed: frozenset[str]) -> dict[str, list[str]]:
+        kept = keep_headers(headers.items(), allowed)
+        return {name: [scrub_text(v, self._secrets) for v in values] for name, values in kept.items()}
+
+    def _stored_body_text(self, answer_bytes: bytes) -> str:
+        """The response body as stored: pretty JSON with secrets replaced at any depth."""
+        if not self._secrets:
+            return pretty_body_text(answer_bytes)
+        secrets = frozenset(self._secrets)
+        try:
+            document = json.loads(answer_bytes.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is a ValueError too
+            return scrub_text(pretty_body_text(answer_bytes), secrets)
+        redacted = scrub_json(document, secrets, by_name=False)
+        return json.dumps(redacted, indent=2, sort_keys=True, ensure_ascii=False)
+
+    def _record(
+        self,
+        request: ClientRequest,
+        request_json: Any,
+        key: RequestKey,
+        payload: GraphQLPayload,
+        response: ClientResponse,
+        answer_bytes: bytes,
+    ) -> Interaction:
+        text = self._stored_body_text(answer_bytes)
+        stored_request = {
+            "method": request.method,
+            "uri": self._stored_uri(request.url),
+            "body": request_json,
+            "headers": self._headers(request.headers, self._request_headers),
+        }
+        stored_response = {
+            "status": {"code": response.status, "message": response.reason},
+            "headers": self._headers(response.headers, self._response_headers),
+            "body": {"string": text},
+        }
+        return Interaction(
+            key=key, payload=payload, request=stored_request, response=stored_response,
+            body=text.encode("utf-8"),
+        )
+
+    # --- replay misses ---------------------------------------------------------------------------
+
+    def _fix_command(self) -> str:
+        if self._rerecord_command:
+            return self._rerecord_command
+        return (
+            f"open the client with record_mode='new_episodes' to add the missing answers to "
+            f"{self.path}, or record_mode='all' to record it again"
+        )
+
+    def _miss(self, key: RequestKey, payload: GraphQLPayload) -> CassetteMismatchError:
+        recorded = self._index.recorded(key)
+        if recorded:
+            reason = (
+                f"all {recorded} recorded answer(s) for it were already played "
+                f"and the repeat policy is {self.repeat.value!r}"
+            )
+        else:
+            reason = "the cassette has no entry for this request"
+        return mismatch_error(
+            key=key, payload=payload, reason=reason, cassette_path=self.path,
+            record_mode=self.record_mode.value, repeat=self.repeat.value,
+            closest=[] if recorded else self._index.closest(key),
+            rerecord_command=self._fix_command(),
+        )
+
+    # --- what happened (for tests and the pytest plugin) -----------------------------------------
+
+    @property
+    def interactions(self) -> tuple[Interaction, ...]:
+        """The loaded interactions, then the ones recorded in this session, in issue order."""
+        return tuple(self._loaded) + tuple(self._recorded[seq] for seq in sorted(self._recorded))
+
+    @property
+    def play_count(self) -> int:
+        """How many requests were answered from the cassette."""
+        return self._played
+
+    @property
+    def record_count(self) -> int:
+        """How many requests were sent to the backend and recorded in this session."""
+        return len(self._recorded)
+
+    @property
+    def all_played(self) -> bool:
+        """Whether every loaded interaction was replayed at least once."""
+        return not self._index.unplayed()
+
+    def unplayed(self) -> list[str]:
+        """``operation(variables)`` of each loaded interaction no request asked for."""
+        return [f"{item.key.operation}({item.key.variables})" for item in self._index.unplayed()]
+
+    def calls(self, operation: str | None = None) -> int:
+        """How many requests went through the recorder, all of them or for one operation name."""
+        if operation is None:
+            return sum(self._calls.values())
+        return self._calls[operation]
