@@ -18,9 +18,8 @@ NAMES = [f"user{i}" for i in range(12)]
 
 async def test_distinct_queries_replay_in_any_order(tmp_path):
     cassette = tmp_path / "distinct.json"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            live = await asyncio.gather(*(session.execute(request(HELLO, name=n)) for n in NAMES))
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        live = await asyncio.gather(*(session.execute(request(HELLO, name=n)) for n in NAMES))
     shuffled = NAMES[:]
     random.Random(7).shuffle(shuffled)
     recorder = Recorder(cassette, record_mode="none")
@@ -35,9 +34,8 @@ async def test_distinct_queries_replay_in_any_order(tmp_path):
 
 async def test_identical_concurrent_requests_replay_what_they_got_live(tmp_path):
     cassette = tmp_path / "tickets.json"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            live = await asyncio.gather(*(session.execute(request(TICKET)) for _ in range(4)))
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        live = await asyncio.gather(*(session.execute(request(TICKET)) for _ in range(4)))
     # Odd tickets answered slowly: completion order was 2, 4, 1, 3, issue order 1, 2, 3, 4.
     assert [result["ticket"] for result in live] == [1, 2, 3, 4]
     stored = json.loads(cassette.read_text())["interactions"]
@@ -82,9 +80,8 @@ async def test_two_clients_with_two_cassettes_at_once_never_mix(tmp_path):
 async def test_formatting_variable_order_and_host_do_not_matter(tmp_path):
     cassette = tmp_path / "format.json"
     document = "query Two($a: String!, $b: String!) { x: hello(name: $a) y: hello(name: $b) }"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            live = await session.execute(request(document, a="1", b="2"))
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        live = await session.execute(request(document, a="1", b="2"))
     reformatted = """
         # a comment
         query Two($a: String!,    $b: String!) {
@@ -101,9 +98,8 @@ async def test_formatting_variable_order_and_host_do_not_matter(tmp_path):
 async def test_cassette_is_readable_json_with_metadata(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     cassette = tmp_path / "readable.json"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            await session.execute(request(HELLO, name="ann"))
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        await session.execute(request(HELLO, name="ann"))
     text = cassette.read_text()
     data = json.loads(text)
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -121,10 +117,9 @@ async def test_cassette_is_readable_json_with_metadata(tmp_path, monkeypatch):
 
 async def test_miss_is_a_clear_error_that_gql_passes_through(tmp_path):
     cassette = tmp_path / "miss.json"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            await session.execute(request(HELLO, name="ann"))
-            await session.execute(request(HELLO, name="bob"))
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        await session.execute(request(HELLO, name="ann"))
+        await session.execute(request(HELLO, name="bob"))
     recorder = Recorder(cassette, record_mode="once")
     async with recorded_session(DEAD_URL, recorder) as session:
         with pytest.raises(CassetteMismatchError) as caught:
@@ -134,15 +129,15 @@ async def test_miss_is_a_clear_error_that_gql_passes_through(tmp_path):
     assert '{"name":"anne"}' in message
     assert str(cassette) in message
     assert "record mode 'once'" in message
-    assert '-  "name": "ann"' in message and '+  "name": "anne"' in message
+    assert '-  "name": "ann"' in message
+    assert '+  "name": "anne"' in message
     assert "record_mode='new_episodes'" in message
 
 
 async def test_exhausted_answers_follow_the_repeat_policy(tmp_path):
     cassette = tmp_path / "poll.json"
-    async with TicketServer() as server:
-        async with recorded_session(server.url, Recorder(cassette)) as session:
-            live = [(await session.execute(request(TICKET)))["ticket"] for _ in range(2)]
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        live = [(await session.execute(request(TICKET)))["ticket"] for _ in range(2)]
     assert live == [1, 2]
 
     async def play(repeat: str, times: int) -> list[int]:
