@@ -107,6 +107,10 @@ __all__ = [
 # A meta state wraps another state; real payloads nest one level. The limit turns a hostile or
 # corrupt payload into a MalformedResponseError instead of a RecursionError.
 _MAX_NESTING: Final = 32
+_TOO_DEEP: Final = (
+    "the serialized state is too deeply nested to be a Prefect 1 state (its context or "
+    "parameters nest thousands of levels); the backend data looks corrupt."
+)
 
 
 def _unwrap_meta_state(state: State | None) -> State | None:
@@ -538,7 +542,10 @@ def parse_state(
                 f"serialized_state is a string but not valid JSON ({error}). The backend should "
                 "send the state produced by Prefect's State.serialize()."
             ) from None
-    return _parse_state(data, "serialized_state", depth=0)
+    try:
+        return _parse_state(data, "serialized_state", depth=0)
+    except RecursionError:
+        raise MalformedResponseError(_TOO_DEEP) from None
 
 
 def parse_state_history(rows: Iterable[Mapping[str, Any]]) -> tuple[State, ...]:
@@ -572,7 +579,10 @@ def parse_state_history(rows: Iterable[Mapping[str, Any]]) -> tuple[State, ...]:
                 f"{path}.serialized_state is missing or null: select `serialized_state` in the "
                 "states query (the backend stores it for every history entry)."
             )
-        state = _parse_state(row["serialized_state"], f"{path}.serialized_state", depth=0)
+        try:
+            state = _parse_state(row["serialized_state"], f"{path}.serialized_state", depth=0)
+        except RecursionError:
+            raise MalformedResponseError(f"{path}: {_TOO_DEEP}") from None
         states.append(attrs.evolve(state, timestamp=timestamp))
     # sorted() is stable, so entries sharing a timestamp stay in the order the backend sent.
     return tuple(sorted(states, key=_timestamp_of))
@@ -650,20 +660,26 @@ def _parse_state(data: object, path: str, depth: int) -> State:
             f"{path}.type must be a state class name such as 'Success', got "
             f"{_describe(type_name)}."
         )
-    raw = copy.deepcopy(dict(data))
     common: dict[str, Any] = {
         "message": _optional_str(data, "message", path),
         "context": _json_object(data, "context", path),
         "cached_inputs": _cached_inputs(data, path),
-        "raw": raw,
     }
     cls = _CLASSES_BY_TYPE.get(type_name)
     if cls is None:
-        return UnknownState(type_name=type_name, result_info=_result_info(data, path), **common)
+        return UnknownState(
+            type_name=type_name,
+            result_info=_result_info(data, path),
+            raw=copy.deepcopy(dict(data)),
+            **common,
+        )
     if cls is not Mapped:
         # Prefect's MappedSchema excludes _result: a mapped parent never has one.
         common["result_info"] = _result_info(data, path)
-    return cls(**common, **_own_fields(cls, data, path, depth))
+    # Class fields first: they parse a wrapped state, whose depth check must run before the
+    # deep copy below walks the whole payload.
+    own_fields = _own_fields(cls, data, path, depth)
+    return cls(raw=copy.deepcopy(dict(data)), **common, **own_fields)
 
 
 def _own_fields(
