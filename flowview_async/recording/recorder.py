@@ -42,7 +42,7 @@ from flowview_async.recording.redaction import (
     scrub_json,
     scrub_text,
 )
-from flowview_async.recording.replayed_response import build_replayed_response
+from flowview_async.recording.replayed_response import body_stream, build_replayed_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -267,6 +267,9 @@ class Recorder:
                 raise self._miss(key, payload)
         response = await handler(request)
         answer_bytes = await response.read()
+        # Reading drained the live stream; give the caller a fresh one over the same bytes, so
+        # streaming a recorded response works (vcrpy's aiohttp stub long got this wrong).
+        response.content = body_stream(answer_bytes, asyncio.get_running_loop())
         self._recorded[sequence] = self._record(request, request_json, key, payload,
                                                 response, answer_bytes)
         return response

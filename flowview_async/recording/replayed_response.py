@@ -18,7 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 if TYPE_CHECKING:
     from aiohttp import ClientRequest
 
-__all__ = ["build_replayed_response"]
+__all__ = ["body_stream", "build_replayed_response"]
 
 
 class _AlreadySent:
@@ -40,7 +40,7 @@ class _NoConnection:
         """Nothing to resume."""
 
 
-def _body_stream(body: bytes, loop: asyncio.AbstractEventLoop) -> StreamReader:
+def body_stream(body: bytes, loop: asyncio.AbstractEventLoop) -> StreamReader:
     # aiohttp's own StreamReader, so iter_chunked/readline/at_eof behave exactly as on a live
     # response. The limit is sized from the body so that feeding it never asks to pause reading.
     limit = max(len(body), 2**16)
@@ -81,5 +81,5 @@ def build_replayed_response(
         (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
         for name, value in headers
     )
-    response.content = _body_stream(body, loop)
+    response.content = body_stream(body, loop)
     return response
