@@ -1,0 +1,266 @@
+"""Tests for flowview_async.results: the ``_result`` envelope and loading values.
+
+The differential part has real Prefect 1.4.1 write PrefectResult and LocalResult values (JSON and
+pickle serializers) and serialize the task states pointing at them; we must read back what it wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import pickle
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import flowview_async.results as results_module
+from flowview_async.errors import MalformedResponseError, ResultError
+from flowview_async.results import NO_RESULT, ResultInfo, load_result, parse_result_info
+from flowview_async.states import parse_state
+from tests.prefect1_peer import run_in_peer
+
+# --- the envelope -------------------------------------------------------------------------------
+
+
+def test_parse_result_info_keeps_what_prefect_serialized() -> None:
+    raw = {"__version__": "1.4.1", "dir": "/r", "location": "/r/x", "type": "LocalResult"}
+    info = parse_result_info(raw)
+    assert info == ResultInfo(type="LocalResult", dir="/r", location="/r/x")
+    assert info.raw == raw
+    assert info.serialize() == raw
+    assert info.has_result
+
+
+def test_missing_type_is_the_bare_result_and_unknown_types_keep_their_name() -> None:
+    assert parse_result_info({"location": "x"}).type == "Result"
+    assert parse_result_info({"type": "MyResult", "location": "x"}).type == "MyResult"
+    assert not NO_RESULT.has_result
+    assert NO_RESULT.serialize() == {"type": "NoResultType"}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (None, "_result must be a JSON object"),
+        ([], "_result must be a JSON object"),
+        ({"type": 5}, r"_result\.type must be a result class name"),
+        ({"type": ""}, r"_result\.type must be a result class name"),
+        ({"type": "LocalResult", "location": 3}, r"_result\.location must be a string"),
+        ({"type": "S3Result", "bucket": ["b"]}, r"_result\.bucket must be a string"),
+    ],
+)
+def test_malformed_envelopes_raise_a_typed_error(data: Any, message: str) -> None:
+    with pytest.raises(MalformedResponseError, match=message):
+        parse_result_info(data)
+
+
+def test_public_names_are_sorted_and_importable() -> None:
+    names = results_module.__all__
+    assert names == sorted(names, key=lambda n: (not n.isupper(), not n[0].isupper(), n))
+    for name in names:
+        assert hasattr(results_module, name), name
+
+
+# --- PrefectResult ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [{"a": [1, 2]}, [1, "two"], "text", 3.5, None, True])
+async def test_prefect_result_location_is_the_json_value(value: Any) -> None:
+    info = ResultInfo(type="PrefectResult", location=json.dumps(value))
+    assert await load_result(info) == value
+
+
+async def test_prefect_result_with_bad_json_location() -> None:
+    with pytest.raises(ResultError, match="PrefectResult location is not valid JSON"):
+        await load_result(ResultInfo(type="PrefectResult", location="{not json"))
+
+
+async def test_prefect_result_without_location() -> None:
+    with pytest.raises(ResultError, match="has no location"):
+        await load_result(ResultInfo(type="PrefectResult", location=None))
+
+
+# --- LocalResult --------------------------------------------------------------------------------
+
+
+async def test_local_result_json_file_absolute_and_relative(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "r.json").write_text(json.dumps({"x": [1, 2]}))
+    absolute = ResultInfo(type="LocalResult", dir="/elsewhere", location=str(tmp_path / "sub/r.json"))
+    relative = ResultInfo(type="LocalResult", dir=str(tmp_path), location="sub/r.json")
+    assert await load_result(absolute) == {"x": [1, 2]}
+    assert await load_result(relative) == {"x": [1, 2]}
+
+
+async def test_missing_local_file_says_where_it_looked(tmp_path: Path) -> None:
+    info = ResultInfo(type="LocalResult", dir=str(tmp_path), location="gone.json")
+    with pytest.raises(ResultError, match="does not exist on this machine") as caught:
+        await load_result(info)
+    assert str(tmp_path / "gone.json") in str(caught.value)
+
+
+async def test_unreadable_local_result(tmp_path: Path) -> None:
+    info = ResultInfo(type="LocalResult", location=str(tmp_path))  # a directory, not a file
+    with pytest.raises(ResultError, match="could not be read"):
+        await load_result(info)
+
+
+async def test_local_result_without_location() -> None:
+    with pytest.raises(ResultError, match="has no location"):
+        await load_result(ResultInfo(type="LocalResult", dir="/r", location=None))
+
+
+async def test_pickles_need_an_explicit_opt_in(tmp_path: Path) -> None:
+    value = {"when": datetime(2022, 1, 2, tzinfo=timezone.utc), "items": (1, 2)}
+    path = tmp_path / "r.pickle"
+    path.write_bytes(pickle.dumps(value, protocol=4))
+    info = ResultInfo(type="LocalResult", location=str(path))
+    with pytest.raises(ResultError, match="allow_pickle=True"):
+        await load_result(info)
+    assert await load_result(info, allow_pickle=True) == value
+
+
+async def test_old_base64_pickles_are_read_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "r.b64"
+    path.write_bytes(base64.b64encode(pickle.dumps([1, 2], protocol=4)))
+    info = ResultInfo(type="LocalResult", location=str(path))
+    with pytest.raises(ResultError, match="neither JSON nor a recognised pickle"):
+        await load_result(info)
+    assert await load_result(info, allow_pickle=True) == [1, 2]
+
+
+async def test_broken_pickle_and_foreign_bytes(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ResultError, match="could not be unpickled"):
+        await load_result(ResultInfo(type="LocalResult", location=str(broken)), allow_pickle=True)
+    compressed = tmp_path / "compressed"
+    compressed.write_bytes(b"\x1f\x8b\x08\x00 gzip-ish")
+    with pytest.raises(ResultError, match="neither JSON nor a recognised pickle"):
+        await load_result(
+            ResultInfo(type="LocalResult", location=str(compressed)), allow_pickle=True
+        )
+
+
+async def test_local_result_read_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    # A FIFO blocks open() until a writer appears. The writer is opened from the event loop
+    # itself, which is only possible while the read waits in a worker thread. If the read ran on
+    # the loop, the loop would stall; the watchdog then unblocks it and the test fails instead
+    # of hanging.
+    fifo = tmp_path / "result.fifo"
+    os.mkfifo(fifo)
+    info = ResultInfo(type="LocalResult", location=str(fifo))
+    released = threading.Event()
+
+    def watchdog() -> None:
+        if not released.wait(30):
+            with open(fifo, "wb") as writer:
+                writer.write(b'"watchdog"')
+
+    guard = threading.Thread(target=watchdog, daemon=True)
+    guard.start()
+    task = asyncio.create_task(load_result(info))
+    writer_fd = None
+    for _ in range(10_000):
+        await asyncio.sleep(0.001)
+        try:
+            writer_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:  # ENXIO: no reader yet
+            continue
+    assert writer_fd is not None, "the reader never opened the FIFO while the loop was running"
+    os.write(writer_fd, b'{"from": "the loop"}')
+    os.close(writer_fd)
+    assert await task == {"from": "the loop"}
+    released.set()
+    guard.join()
+
+
+# --- everything else ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        (NO_RESULT, "has no Result type"),
+        (ResultInfo(type="Result", location=None), "only a bare Result"),
+        (ResultInfo(type="CustomResult", location="x"), "only a bare Result"),
+        (ResultInfo(type="S3Result", bucket="b", location="k"), "Loading S3Result values"),
+        (ResultInfo(type="GCSResult", bucket="b", location="k"), "Loading GCSResult values"),
+        (ResultInfo(type="AzureResult", container="c", location="k"), "Loading AzureResult"),
+        (ResultInfo(type="SecretResult", location="k"), "Loading SecretResult"),
+        (ResultInfo(type="MyResult", location="k"), "not a built-in Prefect 1 result class"),
+    ],
+    ids=lambda value: value.type if isinstance(value, ResultInfo) else None,
+)
+async def test_unsupported_results_raise_result_error(info: ResultInfo, message: str) -> None:
+    with pytest.raises(ResultError, match=message):
+        await load_result(info)
+
+
+# --- differential: read what Prefect 1.4.1 wrote ---------------------------------------------
+
+PEER_SCRIPT = r"""
+import json, os
+from prefect.engine.results import LocalResult, PrefectResult
+from prefect.engine.serializers import JSONSerializer
+from prefect.engine.state import Success
+
+directory = os.environ["FLOWVIEW_RESULT_DIR"]
+VALUES = [{"a": [1, 2], "b": None}, ["x", 2, 3.5], "plain text", 42, None]
+states = []
+for value in VALUES:
+    for name, result in [
+        ("PrefectResult", PrefectResult()),
+        ("LocalResult/json", LocalResult(dir=directory, serializer=JSONSerializer())),
+        ("LocalResult/pickle", LocalResult(dir=directory)),
+    ]:
+        written = result.write(value)
+        states.append({
+            "kind": name,
+            "value": value,
+            "serialized": Success(message="ok", result=written).serialize(),
+        })
+print(json.dumps(states))
+"""
+
+
+@pytest.fixture(scope="module")
+def written_by_prefect(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("prefect-results")
+    answer: list[dict[str, Any]] = run_in_peer(
+        PEER_SCRIPT, env={"FLOWVIEW_RESULT_DIR": str(directory)}
+    )
+    return answer
+
+
+async def test_we_read_every_result_prefect_wrote(written_by_prefect: list[dict[str, Any]]) -> None:
+    assert len(written_by_prefect) == 15
+    for entry in written_by_prefect:
+        info = parse_state(entry["serialized"]).result_info
+        if entry["kind"] == "LocalResult/pickle":
+            with pytest.raises(ResultError, match="allow_pickle=True"):
+                await load_result(info)
+            assert await load_result(info, allow_pickle=True) == entry["value"]
+        else:
+            assert await load_result(info) == entry["value"], entry["kind"]
+
+
+async def test_prefect_envelopes_round_trip(written_by_prefect: list[dict[str, Any]]) -> None:
+    for entry in written_by_prefect:
+        serialized = entry["serialized"]
+        info = parse_result_info(serialized["_result"])
+        assert info.type == entry["kind"].split("/")[0]
+        assert info.serialize() == serialized["_result"]
+        assert parse_state(serialized).serialize() == serialized
+
+
+async def test_loading_many_results_concurrently(written_by_prefect: list[dict[str, Any]]) -> None:
+    infos = [parse_state(entry["serialized"]).result_info for entry in written_by_prefect]
+    values = await asyncio.gather(*(load_result(info, allow_pickle=True) for info in infos))
+    assert values == [entry["value"] for entry in written_by_prefect]
