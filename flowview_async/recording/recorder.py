@@ -281,7 +281,12 @@ class Recorder:
         if isinstance(body, dict):
             redacted = scrub_json(body, secrets, by_name=False)
             if isinstance(redacted.get("variables"), dict):
-                redacted["variables"] = scrub_json(redacted["variables"], secrets, by_name=True)
+                found: list[str] = []
+                redacted["variables"] = scrub_json(
+                    redacted["variables"], secrets, by_name=True, found=found
+                )
+                # A value sent as `password`/`apiKey` is a secret wherever it shows up next.
+                self.add_secrets(*found)
             return redacted
         if isinstance(body, list):
             return [self._redact_request_body(item) for item in body]

@@ -65,12 +65,15 @@ def scrub_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def scrub_json(value: Any, secrets: frozenset[str], *, by_name: bool) -> Any:
+def scrub_json(
+    value: Any, secrets: frozenset[str], *, by_name: bool, found: list[str] | None = None
+) -> Any:
     """A copy of a JSON value with secrets replaced, at any depth.
 
     ``by_name`` also replaces scalar values held under secret-looking keys (``password``,
     ``apiKey``, ``token``...): right for request variables, wrong for response data, where such
-    names are ordinary fields.
+    names are ordinary fields. Values replaced because of their name are appended to ``found``,
+    so the caller can keep them out of the response too (a server that echoes its input).
     """
     if isinstance(value, str):
         return scrub_text(value, secrets) if secrets else value
@@ -79,11 +82,13 @@ def scrub_json(value: Any, secrets: frozenset[str], *, by_name: bool) -> Any:
         for key, item in value.items():
             if by_name and _SECRET_NAME.search(str(key)) and _is_scalar(item) and item is not None:
                 scrubbed[key] = REDACTED
+                if found is not None:
+                    found.append(str(item))
             else:
-                scrubbed[key] = scrub_json(item, secrets, by_name=by_name)
+                scrubbed[key] = scrub_json(item, secrets, by_name=by_name, found=found)
         return scrubbed
     if isinstance(value, list):
-        return [scrub_json(item, secrets, by_name=by_name) for item in value]
+        return [scrub_json(item, secrets, by_name=by_name, found=found) for item in value]
     return value
 
 

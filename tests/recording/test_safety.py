@@ -1,0 +1,162 @@
+"""Credentials never reach a cassette; loading a cassette never runs code; bad files are clear."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flowview_async.errors import (
+    CassetteFormatError,
+    CassetteMismatchError,
+    SchemaDriftWarning,
+    SecretLeakError,
+)
+from flowview_async.recording import Recorder
+from tests.recording.graphql_test_server import TicketServer
+from tests.recording.helpers import DEAD_URL, ECHO, HELLO, TICKET, recorded_session, request
+
+API_KEY = "sk-live-AAAA1111BBBB"
+TENANT = "6f1c0d53-tenant-0000-1111"
+COOKIE = "sid=cookievalue99"
+
+
+async def _record_hello(cassette, **recorder_args) -> None:
+    async with TicketServer() as server, recorded_session(
+        server.url, Recorder(cassette, **recorder_args)
+    ) as session:
+        await session.execute(request(HELLO, name="ann"))
+
+
+async def test_credential_headers_and_cookies_never_reach_the_file(tmp_path):
+    cassette = tmp_path / "headers.json"
+    headers = {"Authorization": f"Bearer {API_KEY}", "X-Prefect-Tenant-Id": TENANT, "Cookie": COOKIE}
+    # Even explicitly allow-listed, credential headers are dropped.
+    recorder = Recorder(cassette, request_headers=("authorization", "cookie", "x-prefect-tenant-id"),
+                        response_headers=("set-cookie",))
+    async with TicketServer() as server:
+        async with recorded_session(server.url, recorder, headers=headers) as session:
+            await session.execute(request(TICKET))
+        assert server.seen_headers[0]["Authorization"] == f"Bearer {API_KEY}"  # it was sent live
+    text = cassette.read_text()
+    for secret in (API_KEY, TENANT, "cookievalue99", "abc123secretcookie"):
+        assert secret not in text
+    assert "set-cookie" not in text.lower()
+    assert "authorization" not in text.lower()
+
+
+async def test_secrets_in_variables_and_bodies_are_redacted_at_any_depth(tmp_path):
+    cassette = tmp_path / "variables.json"
+    variables = {"input": {"name": f"key={API_KEY}", "nested": {
+        "password": "hunter2hunter2", "apiKey": "plain-named-key", "note": f"x {API_KEY} y"}}}
+    async with TicketServer() as server:
+        recorder = Recorder(cassette, secrets=(API_KEY,))
+        async with recorded_session(server.url, recorder) as session:
+            live = await session.execute(request(ECHO, **variables))
+    assert API_KEY in live["echo"]  # the server echoed it back live
+    text = cassette.read_text()
+    for secret in (API_KEY, "hunter2hunter2", "plain-named-key"):
+        assert secret not in text
+    stored = json.loads(text)["interactions"][0]
+    assert stored["request"]["body"]["variables"]["input"]["nested"]["password"] == "<REDACTED>"
+    assert stored["request"]["body"]["variables"]["input"]["name"] == "key=<REDACTED>"
+    # The client registers the same key on replay, so the redacted recording still matches.
+    recorder = Recorder(cassette, record_mode="none", secrets=(API_KEY,))
+    async with recorded_session(DEAD_URL, recorder) as session:
+        replayed = await session.execute(request(ECHO, **variables))
+    assert API_KEY not in replayed["echo"]
+    assert "<REDACTED>" in replayed["echo"]
+
+
+async def test_save_guard_refuses_a_secret_registered_too_late(tmp_path):
+    cassette = tmp_path / "late.json"
+    async with TicketServer() as server:
+        recorder = Recorder(cassette)
+        with pytest.raises(SecretLeakError) as caught:
+            async with recorded_session(server.url, recorder) as session:
+                await session.execute(request(HELLO, name=API_KEY))
+                recorder.add_secrets(API_KEY)
+    assert not cassette.exists()
+    assert API_KEY not in str(caught.value)
+    assert str(cassette) in str(caught.value)
+
+
+async def test_save_guard_refuses_a_secret_in_a_loaded_foreign_cassette(tmp_path):
+    cassette = tmp_path / "foreign.json"
+    await _record_hello(cassette)
+    data = json.loads(cassette.read_text())
+    data["interactions"][0]["response"]["body"]["string"] = json.dumps({"data": {"hello": API_KEY}})
+    cassette.write_text(json.dumps(data))
+    before = cassette.read_text()
+    async with TicketServer() as server:
+        recorder = Recorder(cassette, record_mode="new_episodes", secrets=(API_KEY,))
+        with pytest.raises(SecretLeakError):
+            async with recorded_session(server.url, recorder) as session:
+                await session.execute(request(HELLO, name="bob"))
+    assert cassette.read_text() == before
+
+
+def test_repr_and_errors_never_show_secrets(tmp_path):
+    recorder = Recorder(tmp_path / "r.json", secrets=(API_KEY, TENANT))
+    assert API_KEY not in repr(recorder)
+    assert TENANT not in repr(recorder)
+
+
+async def test_a_miss_report_shows_redacted_variables_only(tmp_path):
+    cassette = tmp_path / "miss.json"
+    await _record_hello(cassette)
+    recorder = Recorder(cassette, record_mode="none", secrets=(API_KEY,))
+    async with recorded_session(DEAD_URL, recorder) as session:
+        with pytest.raises(CassetteMismatchError) as caught:
+            await session.execute(request(HELLO, name=API_KEY))
+    assert API_KEY not in str(caught.value)
+    assert "<REDACTED>" in str(caught.value)
+
+
+async def test_yaml_python_tags_are_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    cassette = tmp_path / "evil.yaml"
+    cassette.write_text(
+        "interactions:\n"
+        f"- request: !!python/object/apply:os.system ['touch {marker}']\n"
+        "  response: {}\nversion: 1\n"
+    )
+    with pytest.raises(CassetteFormatError) as caught:
+        await Recorder(cassette, record_mode="none").open()
+    assert str(cassette) in str(caught.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "truncated"),  # the first half of a real cassette
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"hello": "world"}', "not a vcrpy/flowview cassette"),
+        (b"[1, 2, 3]", "not a vcrpy/flowview cassette"),
+        (b'{"version": 1, "interactions": [{"request": {}}]}', "interaction #0"),
+        (b'{"version": 7, "interactions": []}', "format version 7"),
+    ],
+)
+async def test_corrupt_truncated_and_foreign_files_are_clear_errors(tmp_path, content, expected):
+    cassette = tmp_path / "bad.json"
+    if content is None:
+        await _record_hello(cassette)
+        whole = cassette.read_bytes()
+        content = whole[: len(whole) // 2]
+    cassette.write_bytes(content)
+    for mode in ("none", "once", "new_episodes", "all"):
+        with pytest.raises(CassetteFormatError) as caught:
+            await Recorder(cassette, record_mode=mode).open()
+        assert str(cassette) in str(caught.value)
+        assert expected in str(caught.value)
+
+
+async def test_schema_drift_is_reported(tmp_path):
+    cassette = tmp_path / "drift.json"
+    await _record_hello(cassette)
+    data = json.loads(cassette.read_text())
+    data["metadata"]["flowview"]["schema_sha256"] = "0123456789abcdef"
+    cassette.write_text(json.dumps(data))
+    with pytest.warns(SchemaDriftWarning, match="0123456789abcdef"):
+        await Recorder(cassette, record_mode="none").open()
