@@ -70,12 +70,16 @@ async def test_secrets_in_variables_and_bodies_are_redacted_at_any_depth(tmp_pat
 
 async def test_save_guard_refuses_a_secret_registered_too_late(tmp_path):
     cassette = tmp_path / "late.json"
+    recorder = Recorder(cassette)
+
+    async def record_then_register(url: str) -> None:
+        async with recorded_session(url, recorder) as session:
+            await session.execute(request(HELLO, name=API_KEY))
+            recorder.add_secrets(API_KEY)
+
     async with TicketServer() as server:
-        recorder = Recorder(cassette)
         with pytest.raises(SecretLeakError) as caught:
-            async with recorded_session(server.url, recorder) as session:
-                await session.execute(request(HELLO, name=API_KEY))
-                recorder.add_secrets(API_KEY)
+            await record_then_register(server.url)
     assert not cassette.exists()
     assert API_KEY not in str(caught.value)
     assert str(cassette) in str(caught.value)
@@ -88,11 +92,15 @@ async def test_save_guard_refuses_a_secret_in_a_loaded_foreign_cassette(tmp_path
     data["interactions"][0]["response"]["body"]["string"] = json.dumps({"data": {"hello": API_KEY}})
     cassette.write_text(json.dumps(data))
     before = cassette.read_text()
+    recorder = Recorder(cassette, record_mode="new_episodes", secrets=(API_KEY,))
+
+    async def add_an_episode(url: str) -> None:
+        async with recorded_session(url, recorder) as session:
+            await session.execute(request(HELLO, name="bob"))
+
     async with TicketServer() as server:
-        recorder = Recorder(cassette, record_mode="new_episodes", secrets=(API_KEY,))
         with pytest.raises(SecretLeakError):
-            async with recorded_session(server.url, recorder) as session:
-                await session.execute(request(HELLO, name="bob"))
+            await add_an_episode(server.url)
     assert cassette.read_text() == before
 
 
