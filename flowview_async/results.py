@@ -67,6 +67,10 @@ KNOWN_RESULT_TYPES: Final = frozenset(
 # Where Prefect 1 writes LocalResult files when no ``dir`` is configured (``~/.prefect/results``).
 _DEFAULT_LOCAL_RESULT_DIR: Final = os.path.join("~", ".prefect", "results")
 
+# A PrefectResult value is already in memory; decoding a small one inline is cheaper than a thread
+# hop, a large one goes to a worker thread so that it cannot stall the event loop.
+_INLINE_DECODE_LIMIT: Final = 64 * 1024
+
 # Every pickle of protocol 2 or newer starts with the PROTO opcode; cloudpickle writes protocol 4+.
 _PICKLE_PROTO_OPCODE: Final = b"\x80"
 
@@ -137,12 +141,9 @@ def parse_result_info(data: object, *, path: str = "_result") -> ResultInfo:
     result_type = data.get("type", "Result")
     if not isinstance(result_type, str) or not result_type:
         raise MalformedResponseError(
-            f"{path}.type must be a result class name such as 'LocalResult', got "
-            f"{_describe(result_type)}."
+            f"{path}.type must be a result class name such as 'LocalResult', got {_describe(result_type)}."
         )
-    strings = {
-        key: _optional_str(data, key, path) for key in ("location", "dir", "bucket", "container")
-    }
+    strings = {key: _optional_str(data, key, path) for key in ("location", "dir", "bucket", "container")}
     return ResultInfo(type=result_type, raw=dict(data), **strings)
 
 
@@ -163,6 +164,8 @@ async def load_result(result: ResultInfo, *, allow_pickle: bool = False) -> Any:
             ``allow_pickle`` is False.
     """
     if result.type == "PrefectResult":
+        if len(_require_location(result)) > _INLINE_DECODE_LIMIT:
+            return await asyncio.to_thread(_load_prefect_result, result)
         return _load_prefect_result(result)
     if result.type == "LocalResult":
         location = _require_location(result)
@@ -268,36 +271,51 @@ def _b64decode_or_none(content: bytes) -> bytes | None:
 
 
 def _unsupported_type_message(result: ResultInfo) -> str:
+    supported = "Only PrefectResult and LocalResult values can be loaded by flowview_async."
     if result.type == "NoResultType":
         return (
             "The task has no Result type, so its return value was not persisted and cannot be "
             "loaded. Set a result on the task or flow (e.g. PrefectResult or LocalResult) so "
             "future runs persist their values."
         )
-    if result.type in {"Result", "CustomResult"} or result.type not in KNOWN_RESULT_TYPES:
-        detail = (
-            "Prefect recorded only a bare Result: the task raised an exception, or used a custom "
-            "Result class whose reader is not known here"
-            if result.type in {"Result", "CustomResult"}
-            else "it is not a built-in Prefect 1 result class"
-        )
+    if result.type in {"Result", "CustomResult"} and not result.location:
         return (
-            f"The task result of type {result.type!r} cannot be loaded ({detail}). Only "
-            "PrefectResult and LocalResult values can be loaded by flowview_async."
+            "The task result has no location: Prefect recorded only a bare Result, which is "
+            "what it keeps when the task raised an exception (exceptions are not persisted). "
+            "There is no value to load; the state's message says what went wrong."
         )
+    if result.type in {"Result", "CustomResult"}:
+        return (
+            f"The task used a custom Result class (recorded as {result.type!r}), whose reader is "
+            f"not known here, so its value at {result.location!r} cannot be loaded. {supported}"
+        )
+    if result.type not in KNOWN_RESULT_TYPES:
+        return (
+            f"The task result of type {result.type!r} is not a built-in Prefect 1 result "
+            f"class, so it cannot be loaded. {supported}"
+        )
+    if result.type == "SecretResult":
+        return (
+            f"SecretResult values are Prefect Secrets (here {result.location!r}); flowview_async "
+            "does not read secrets. Read it from your secret store instead."
+        )
+    if result.type == "ConstantResult":
+        return (
+            "ConstantResult values are constants compiled into the flow, not persisted "
+            f"anywhere the backend can point to. {supported}"
+        )
+    container = result.bucket or result.container
+    where = f" (bucket/container {container!r})" if container else ""
     return (
-        f"Loading {result.type} values is not supported by flowview_async; only PrefectResult "
-        f"and LocalResult are. Read the value from location {result.location!r} with the "
-        "storage client for that service."
+        f"Loading {result.type} values is not supported by flowview_async. {supported} Read "
+        f"the object at location {result.location!r}{where} with that service's own client."
     )
 
 
 def _optional_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise MalformedResponseError(
-            f"{path}.{key} must be a string or null, got {_describe(value)}."
-        )
+        raise MalformedResponseError(f"{path}.{key} must be a string or null, got {_describe(value)}.")
     return value
 
 

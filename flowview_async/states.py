@@ -65,7 +65,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal, overload
 
 import attrs
 
@@ -151,8 +151,14 @@ class State:
             return f'<{self.name}: "{self.message}">'
         return f"<{self.name}>"
 
+    @overload
     @classmethod
-    def parents(cls, names_only: bool = False) -> list[Any]:
+    def parents(cls, names_only: Literal[False] = False) -> list[builtins.type[State]]: ...
+    @overload
+    @classmethod
+    def parents(cls, names_only: Literal[True]) -> list[str]: ...
+    @classmethod
+    def parents(cls, names_only: bool = False) -> list[builtins.type[State]] | list[str]:
         """The public state classes this one derives from, nearest first (as Prefect 1)."""
         found = [
             parent
@@ -161,9 +167,22 @@ class State:
         ]
         return [parent.__name__ for parent in found] if names_only else found
 
+    @overload
     @classmethod
-    def children(cls, include_self: bool = False, names_only: bool = False) -> list[Any]:
-        """The public Prefect state classes deriving from this one, depth first (as Prefect 1)."""
+    def children(
+        cls, include_self: bool = False, names_only: Literal[False] = False
+    ) -> list[builtins.type[State]]: ...
+    @overload
+    @classmethod
+    def children(cls, include_self: bool = False, *, names_only: Literal[True]) -> list[str]: ...
+    @classmethod
+    def children(
+        cls, include_self: bool = False, names_only: bool = False
+    ) -> list[builtins.type[State]] | list[str]:
+        """The public Prefect state classes deriving from this one, depth first (as Prefect 1).
+
+        :class:`UnknownState` is not one of them: it stands for types Prefect 1.4.1 lacks.
+        """
         found: list[builtins.type[State]] = [
             child for child in PREFECT_STATE_CLASSES if child is not cls and issubclass(child, cls)
         ]
@@ -513,9 +532,7 @@ NULL_TASK_RUN_STATE: Final = Scheduled()
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def parse_state(
-    data: Mapping[str, Any] | str | None, *, if_null: State | None = None
-) -> State:
+def parse_state(data: Mapping[str, Any] | str | None, *, if_null: State | None = None) -> State:
     """Parse a ``serialized_state`` (an object, or its JSON text) into a :class:`State`.
 
     Args:
@@ -566,8 +583,7 @@ def parse_state_history(rows: Iterable[Mapping[str, Any]]) -> tuple[State, ...]:
         path = f"states[{index}]"
         if not isinstance(row, Mapping):
             raise MalformedResponseError(
-                f"{path} must be an object with timestamp and serialized_state, got "
-                f"{_describe(row)}."
+                f"{path} must be an object with timestamp and serialized_state, got {_describe(row)}."
             )
         if "timestamp" not in row or row["timestamp"] is None:
             raise MalformedResponseError(
@@ -629,9 +645,7 @@ def parse_timestamp(value: object, *, path: str = "timestamp") -> datetime:
     try:
         return datetime.fromisoformat(f"{match['date']}T{time}.{fraction}{offset}")
     except ValueError as error:
-        raise MalformedResponseError(
-            f"{path} is not a valid timestamp ({error}): got {value!r}."
-        ) from None
+        raise MalformedResponseError(f"{path} is not a valid timestamp ({error}): got {value!r}.") from None
 
 
 def _format_datetime(value: datetime | None) -> str | None:
@@ -646,8 +660,7 @@ def _parse_state(data: object, path: str, depth: int) -> State:
         )
     if not isinstance(data, Mapping):
         raise MalformedResponseError(
-            f"{path} must be a JSON object (a serialized Prefect 1 state), got "
-            f"{_describe(data)}."
+            f"{path} must be a JSON object (a serialized Prefect 1 state), got {_describe(data)}."
         )
     if "type" not in data:
         raise MalformedResponseError(
@@ -657,8 +670,7 @@ def _parse_state(data: object, path: str, depth: int) -> State:
     type_name = data["type"]
     if not isinstance(type_name, str) or not type_name:
         raise MalformedResponseError(
-            f"{path}.type must be a state class name such as 'Success', got "
-            f"{_describe(type_name)}."
+            f"{path}.type must be a state class name such as 'Success', got {_describe(type_name)}."
         )
     common: dict[str, Any] = {
         "message": _optional_str(data, "message", path),
@@ -682,9 +694,7 @@ def _parse_state(data: object, path: str, depth: int) -> State:
     return cls(raw=copy.deepcopy(dict(data)), **common, **own_fields)
 
 
-def _own_fields(
-    cls: builtins.type[State], data: Mapping[str, Any], path: str, depth: int
-) -> dict[str, Any]:
+def _own_fields(cls: builtins.type[State], data: Mapping[str, Any], path: str, depth: int) -> dict[str, Any]:
     """The class-specific constructor arguments of ``cls``, read and validated from ``data``."""
     fields: dict[str, Any] = {}
     if issubclass(cls, (Scheduled, Queued)):
@@ -698,15 +708,11 @@ def _own_fields(
         fields["n_map_states"] = _required_int(data, "n_map_states", path, default=0)
     if issubclass(cls, Cached):
         fields["cached_parameters"] = copy.deepcopy(data.get("cached_parameters"))
-        fields["cached_result_expiration"] = _optional_datetime(
-            data, "cached_result_expiration", path
-        )
+        fields["cached_result_expiration"] = _optional_datetime(data, "cached_result_expiration", path)
         fields["hashed_inputs"] = _hashed_inputs(data, path)
     if issubclass(cls, _MetaState):
         nested = data.get("state")
-        fields["state"] = (
-            None if nested is None else _parse_state(nested, f"{path}.state", depth + 1)
-        )
+        fields["state"] = None if nested is None else _parse_state(nested, f"{path}.state", depth + 1)
     return fields
 
 
@@ -717,7 +723,7 @@ def _result_info(data: Mapping[str, Any], path: str) -> ResultInfo:
         # Prefect 1.4.1 refuses it too ("Field may not be null").
         raise MalformedResponseError(
             f"{path}._result is null; a serialized state either omits it or describes the "
-            "result (at least {\"type\": \"NoResultType\"})."
+            'result (at least {"type": "NoResultType"}).'
         )
     return parse_result_info(data["_result"], path=f"{path}._result")
 
@@ -728,8 +734,7 @@ def _cached_inputs(data: Mapping[str, Any], path: str) -> dict[str, ResultInfo]:
         return {}
     if not isinstance(value, Mapping):
         raise MalformedResponseError(
-            f"{path}.cached_inputs must be an object mapping input names to results, got "
-            f"{_describe(value)}."
+            f"{path}.cached_inputs must be an object mapping input names to results, got {_describe(value)}."
         )
     return {
         str(name): parse_result_info(info, path=f"{path}.cached_inputs.{name}")
@@ -742,12 +747,10 @@ def _hashed_inputs(data: Mapping[str, Any], path: str) -> dict[str, str | None] 
     if value is None:
         return None
     if not isinstance(value, Mapping) or not all(
-        isinstance(key, str) and (item is None or isinstance(item, str))
-        for key, item in value.items()
+        isinstance(key, str) and (item is None or isinstance(item, str)) for key, item in value.items()
     ):
         raise MalformedResponseError(
-            f"{path}.hashed_inputs must be an object of input names to hash strings, got "
-            f"{_describe(value)}."
+            f"{path}.hashed_inputs must be an object of input names to hash strings, got {_describe(value)}."
         )
     return dict(value)
 
@@ -757,18 +760,14 @@ def _json_object(data: Mapping[str, Any], key: str, path: str) -> dict[str, Any]
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(name, str) for name in value):
-        raise MalformedResponseError(
-            f"{path}.{key} must be a JSON object or null, got {_describe(value)}."
-        )
+        raise MalformedResponseError(f"{path}.{key} must be a JSON object or null, got {_describe(value)}.")
     return copy.deepcopy(dict(value))
 
 
 def _optional_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise MalformedResponseError(
-            f"{path}.{key} must be a string or null, got {_describe(value)}."
-        )
+        raise MalformedResponseError(f"{path}.{key} must be a string or null, got {_describe(value)}.")
     return value
 
 

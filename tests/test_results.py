@@ -75,6 +75,11 @@ async def test_prefect_result_location_is_the_json_value(value: Any) -> None:
     assert await load_result(info) == value
 
 
+async def test_large_prefect_result_is_decoded_too() -> None:
+    value = {"rows": list(range(50_000))}
+    assert await load_result(ResultInfo(type="PrefectResult", location=json.dumps(value))) == value
+
+
 async def test_prefect_result_with_bad_json_location() -> None:
     with pytest.raises(ResultError, match="PrefectResult location is not valid JSON"):
         await load_result(ResultInfo(type="PrefectResult", location="{not json"))
@@ -142,9 +147,7 @@ async def test_broken_pickle_and_foreign_bytes(tmp_path: Path) -> None:
     compressed = tmp_path / "compressed"
     compressed.write_bytes(b"\x1f\x8b\x08\x00 gzip-ish")
     with pytest.raises(ResultError, match="neither JSON nor a recognised pickle"):
-        await load_result(
-            ResultInfo(type="LocalResult", location=str(compressed)), allow_pickle=True
-        )
+        await load_result(ResultInfo(type="LocalResult", location=str(compressed)), allow_pickle=True)
 
 
 async def test_local_result_read_does_not_block_the_event_loop(tmp_path: Path) -> None:
@@ -188,12 +191,14 @@ async def test_local_result_read_does_not_block_the_event_loop(tmp_path: Path) -
     ("info", "message"),
     [
         (NO_RESULT, "has no Result type"),
-        (ResultInfo(type="Result", location=None), "only a bare Result"),
-        (ResultInfo(type="CustomResult", location="x"), "only a bare Result"),
+        (ResultInfo(type="Result", location=None), "the task raised an exception"),
+        (ResultInfo(type="CustomResult", location="x"), "custom Result class"),
+        (ResultInfo(type="Result", location="x"), "custom Result class"),
+        (ResultInfo(type="ConstantResult", location="1"), "constants compiled into the flow"),
         (ResultInfo(type="S3Result", bucket="b", location="k"), "Loading S3Result values"),
         (ResultInfo(type="GCSResult", bucket="b", location="k"), "Loading GCSResult values"),
         (ResultInfo(type="AzureResult", container="c", location="k"), "Loading AzureResult"),
-        (ResultInfo(type="SecretResult", location="k"), "Loading SecretResult"),
+        (ResultInfo(type="SecretResult", location="k"), "does not read secrets"),
         (ResultInfo(type="MyResult", location="k"), "not a built-in Prefect 1 result class"),
     ],
     ids=lambda value: value.type if isinstance(value, ResultInfo) else None,
@@ -233,9 +238,7 @@ print(json.dumps(states))
 @pytest.fixture(scope="module")
 def written_by_prefect(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("prefect-results")
-    answer: list[dict[str, Any]] = run_in_peer(
-        PEER_SCRIPT, env={"FLOWVIEW_RESULT_DIR": str(directory)}
-    )
+    answer: list[dict[str, Any]] = run_in_peer(PEER_SCRIPT, env={"FLOWVIEW_RESULT_DIR": str(directory)})
     return answer
 
 

@@ -45,7 +45,9 @@ from flowview_async.states import (
     parse_timestamp,
 )
 
-REFERENCE_STATES = Path("/work/shared/reference/prefect1_serialized_states.json")
+REFERENCE_STATES = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "prefect1_serialized_states.json"
+)
 UTC = timezone.utc
 T0 = datetime(2022, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -201,9 +203,7 @@ def test_result_envelope_and_cached_inputs() -> None:
 
 
 def test_meta_states_wrap_one_level() -> None:
-    submitted = parse_state(
-        {"type": "Submitted", "state": {"type": "Queued", "state": {"type": "Running"}}}
-    )
+    submitted = parse_state({"type": "Submitted", "state": {"type": "Queued", "state": {"type": "Running"}}})
     assert isinstance(submitted, Submitted)
     assert submitted.state == Running()  # nested meta states unwrap, as in Prefect
     assert Submitted(state=Queued(state=Running(message="r"))).state == Running(message="r")
@@ -359,9 +359,7 @@ def test_equality_is_structural() -> None:
     assert Success(timestamp=T0) != Success()
     assert Submitted(state=Running()) != Submitted(state=Pending())
     # raw is not compared: same content with or without __version__ is the same state.
-    assert parse_state({"type": "Success", "__version__": "1.4.1"}) == parse_state(
-        {"type": "Success"}
-    )
+    assert parse_state({"type": "Success", "__version__": "1.4.1"}) == parse_state({"type": "Success"})
 
 
 def test_states_are_hashable_and_frozen() -> None:
@@ -428,8 +426,13 @@ BAD_HISTORIES: dict[str, tuple[Any, str]] = {
     "missing timestamp": ([{"serialized_state": {"type": "Running"}}], r"timestamp is missing"),
     "bad timestamp": ([_row("noon", "Running")], r"states\[0\]\.timestamp must be an ISO 8601"),
     "null state": ([{"timestamp": "2022-01-02T03:04:05Z", "serialized_state": None}], "null"),
-    "bad state": ([_row("2022-01-02T03:04:05Z", "Running"), {"timestamp": "2022-01-02T03:04:05Z",
-                   "serialized_state": {"type": 1}}], r"states\[1\]\.serialized_state\.type"),
+    "bad state": (
+        [
+            _row("2022-01-02T03:04:05Z", "Running"),
+            {"timestamp": "2022-01-02T03:04:05Z", "serialized_state": {"type": 1}},
+        ],
+        r"states\[1\]\.serialized_state\.type",
+    ),
 }
 
 

@@ -20,7 +20,9 @@ from flowview_async.errors import MalformedResponseError
 from flowview_async.states import PREFECT_STATE_CLASSES, State, UnknownState, parse_state
 from tests.prefect1_peer import run_in_peer
 
-REFERENCE_STATES = Path("/work/shared/reference/prefect1_serialized_states.json")
+REFERENCE_STATES = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "prefect1_serialized_states.json"
+)
 
 # Predicates we add on top of Prefect 1.4.1's (documented in flowview_async.states).
 OUR_EXTRA_PREDICATES = {"is_cancelling"}
@@ -29,7 +31,9 @@ OUR_EXTRA_PREDICATES = {"is_cancelling"}
 EDGE_CASES: dict[str, Any] = {
     "retrying without run_count": {"type": "Retrying", "start_time": "2022-01-02T03:04:05+00:00"},
     "retrying null run_count": {
-        "type": "Retrying", "run_count": None, "start_time": "2022-01-02T03:04:05+00:00"
+        "type": "Retrying",
+        "run_count": None,
+        "start_time": "2022-01-02T03:04:05+00:00",
     },
     "paused without start_time": {"type": "Paused"},
     "looped without loop_count": {"type": "Looped"},
@@ -38,11 +42,14 @@ EDGE_CASES: dict[str, Any] = {
     "mapped with a result": {"type": "Mapped", "_result": {"type": "PrefectResult", "location": "1"}},
     "cached minimal": {"type": "Cached"},
     "nested meta states unwrap": {
-        "type": "Submitted", "state": {"type": "Queued", "state": {"type": "Running"}}
+        "type": "Submitted",
+        "state": {"type": "Queued", "state": {"type": "Running"}},
     },
     "meta state null state": {"type": "Submitted", "state": None},
     "queued with Z offset": {
-        "type": "Queued", "start_time": "2022-01-02T03:04:05Z", "state": {"type": "Running"}
+        "type": "Queued",
+        "start_time": "2022-01-02T03:04:05Z",
+        "state": {"type": "Running"},
     },
     "scheduled naive start_time": {"type": "Scheduled", "start_time": "2022-01-02T03:04:05"},
     "scheduled millisecond Z": {"type": "Scheduled", "start_time": "2022-01-02T03:04:05.123Z"},
@@ -56,9 +63,7 @@ EDGE_CASES: dict[str, Any] = {
     "extra keys ignored": {"type": "Success", "message": "m", "foo": 1},
     "S3Result": {"type": "Success", "_result": {"type": "S3Result", "bucket": "b", "location": "k"}},
     "GCSResult": {"type": "Success", "_result": {"type": "GCSResult", "bucket": "b", "location": "k"}},
-    "AzureResult": {
-        "type": "Success", "_result": {"type": "AzureResult", "container": "c", "location": "k"}
-    },
+    "AzureResult": {"type": "Success", "_result": {"type": "AzureResult", "container": "c", "location": "k"}},
     "type is an int": {"type": 3},
     "abstract State type": {"type": "State"},
     "private _MetaState type": {"type": "_MetaState"},
@@ -194,9 +199,7 @@ def test_payload_parses_like_prefect(peer: dict[str, Any], index: int) -> None:
     payload = PAYLOADS[index]
     theirs = peer["loaded"][index]
     if "error" in theirs:
-        unknown_type = "Unsupported value" in theirs["error"] and isinstance(
-            payload.get("type"), str
-        )
+        unknown_type = "Unsupported value" in theirs["error"] and isinstance(payload.get("type"), str)
         if unknown_type:
             # Documented difference: an unknown type is kept, not refused.
             ours = parse_state(payload)
