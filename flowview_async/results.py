@@ -33,6 +33,7 @@ import binascii
 import json
 import os
 import pickle
+import stat
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -205,8 +206,7 @@ def _local_result_path(directory: str | None, location: str) -> str:
 def _read_local_result(path: str, allow_pickle: bool) -> Any:
     """Read and decode one LocalResult file. Runs in a worker thread."""
     try:
-        with open(path, "rb") as file:
-            content = file.read()
+        content = _read_regular_file(path)
     except FileNotFoundError:
         raise ResultError(
             f"The LocalResult file {path!r} does not exist on this machine. LocalResult files "
@@ -219,6 +219,25 @@ def _read_local_result(path: str, allow_pickle: bool) -> Any:
             "Check its permissions."
         ) from None
     return _decode_local_result(content, path, allow_pickle)
+
+
+def _read_regular_file(path: str) -> bytes:
+    # The path comes from backend data. Opening non-blocking and checking the opened descriptor
+    # refuses a FIFO (which would block forever) or a device such as /dev/zero (which would never
+    # end) without a stat-then-open race.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ResultError(
+                f"The LocalResult location {path!r} is not a regular file, so it is not a result "
+                "Prefect wrote. Check the task run's state: its location looks wrong."
+            )
+        with os.fdopen(descriptor, "rb") as file:
+            descriptor = -1  # the file object owns it now
+            return file.read()
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
 
 
 def _decode_local_result(content: bytes, path: str, allow_pickle: bool) -> Any:

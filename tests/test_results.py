@@ -110,9 +110,13 @@ async def test_missing_local_file_says_where_it_looked(tmp_path: Path) -> None:
 
 
 async def test_unreadable_local_result(tmp_path: Path) -> None:
-    info = ResultInfo(type="LocalResult", location=str(tmp_path))  # a directory, not a file
+    (tmp_path / "plain").write_text("{}")
+    below_a_file = ResultInfo(type="LocalResult", location=str(tmp_path / "plain" / "child"))
     with pytest.raises(ResultError, match="could not be read"):
-        await load_result(info)
+        await load_result(below_a_file)
+    a_directory = ResultInfo(type="LocalResult", location=str(tmp_path))
+    with pytest.raises(ResultError, match="not a regular file"):
+        await load_result(a_directory)
 
 
 async def test_local_result_without_location() -> None:
@@ -150,38 +154,31 @@ async def test_broken_pickle_and_foreign_bytes(tmp_path: Path) -> None:
         await load_result(ResultInfo(type="LocalResult", location=str(compressed)), allow_pickle=True)
 
 
-async def test_local_result_read_does_not_block_the_event_loop(tmp_path: Path) -> None:
-    # A FIFO blocks open() until a writer appears. The writer is opened from the event loop
-    # itself, which is only possible while the read waits in a worker thread. If the read ran on
-    # the loop, the loop would stall; the watchdog then unblocks it and the test fails instead
-    # of hanging.
+async def test_local_result_is_read_in_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "r.json"
+    path.write_text('{"x": 1}')
+    opened_in: list[threading.Thread] = []
+    real_open = os.open
+
+    def spying_open(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(name) == str(path):
+            opened_in.append(threading.current_thread())
+        return real_open(name, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spying_open)
+    assert await load_result(ResultInfo(type="LocalResult", location=str(path))) == {"x": 1}
+    assert len(opened_in) == 1
+    assert opened_in[0] is not threading.main_thread()
+
+
+async def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "result.fifo"
-    os.mkfifo(fifo)
-    info = ResultInfo(type="LocalResult", location=str(fifo))
-    released = threading.Event()
-
-    def watchdog() -> None:
-        if not released.wait(30):
-            with open(fifo, "wb") as writer:
-                writer.write(b'"watchdog"')
-
-    guard = threading.Thread(target=watchdog, daemon=True)
-    guard.start()
-    task = asyncio.create_task(load_result(info))
-    writer_fd = None
-    for _ in range(10_000):
-        await asyncio.sleep(0.001)
-        try:
-            writer_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            break
-        except OSError:  # ENXIO: no reader yet
-            continue
-    assert writer_fd is not None, "the reader never opened the FIFO while the loop was running"
-    os.write(writer_fd, b'{"from": "the loop"}')
-    os.close(writer_fd)
-    assert await task == {"from": "the loop"}
-    released.set()
-    guard.join()
+    os.mkfifo(fifo)  # opening it for reading would block until a writer appears
+    for location in (str(fifo), "/dev/zero"):
+        with pytest.raises(ResultError, match="not a regular file"):
+            await load_result(ResultInfo(type="LocalResult", location=location))
 
 
 # --- everything else ------------------------------------------------------------------------------
