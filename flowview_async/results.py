@@ -21,8 +21,9 @@ What :func:`load_result` can read, and how (checked against files Prefect 1.4.1 
   ``ConstantResult``, custom classes, a result with no location, no result at all) raises
   :class:`~flowview_async.errors.ResultError` saying why and what to do.
 
-File reads and decoding run in a worker thread (``asyncio.to_thread``): a large result never
-blocks the event loop.
+File reads and decoding run in a worker thread (``asyncio.to_thread``), and so does decoding a
+large PrefectResult: a big result never blocks the event loop. Only regular files are read; a
+location naming a FIFO or a device (which would block or never end) is refused.
 """
 
 from __future__ import annotations
