@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flowview_async.errors import MalformedResponseError
-from flowview_async.states import PREFECT_STATE_CLASSES, State, UnknownState, parse_state
+from flowview_async.states import (
+    PREFECT_STATE_CLASSES,
+    State,
+    UnknownState,
+    parse_state,
+    parse_state_history,
+)
 from tests.prefect1_peer import run_in_peer
 
 REFERENCE_STATES = (
@@ -124,7 +131,14 @@ for payload in json.load(open(os.environ["FLOWVIEW_PAYLOADS"])):
     except Exception as error:
         loaded.append({"error": f"{type(error).__name__}: {error}"})
 
+from prefect.backend.flow_run import _TimestampedState
+history = sorted(
+    (_TimestampedState.from_dict(row) for row in json.load(open(os.environ["FLOWVIEW_HISTORY"]))),
+    key=lambda state: state.timestamp,
+)
+
 print(json.dumps({
+    "history": [[repr(state), state.timestamp.isoformat()] for state in history],
     "predicates": PREDICATES,
     "all_classes": State.children(include_self=True, names_only=True),
     "built": built,
@@ -149,6 +163,15 @@ def _reference_payloads() -> list[Any]:
     return payloads
 
 
+# A state history as the backend returns it: unordered, mixed offsets, a tie, fractions.
+HISTORY = [
+    {"timestamp": "2022-01-02T03:04:07.5+00:00", "serialized_state": {"type": "Success"}},
+    {"timestamp": "2022-01-02T03:04:05Z", "serialized_state": {"type": "Scheduled", "start_time": None}},
+    {"timestamp": "2022-01-02T04:04:06+01:00", "serialized_state": {"type": "Running", "message": "first"}},
+    {"timestamp": "2022-01-02T03:04:06+00:00", "serialized_state": {"type": "Running", "message": "tie"}},
+    {"timestamp": "2022-01-02T03:04:05.000001+00:00", "serialized_state": {"type": "Submitted"}},
+]
+
 PAYLOADS = _reference_payloads() + list(EDGE_CASES.values())
 PAYLOAD_IDS = [f"reference-{i}" for i in range(len(PAYLOADS) - len(EDGE_CASES))] + list(EDGE_CASES)
 
@@ -157,7 +180,12 @@ PAYLOAD_IDS = [f"reference-{i}" for i in range(len(PAYLOADS) - len(EDGE_CASES))]
 def peer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     payload_file = tmp_path_factory.mktemp("peer") / "payloads.json"
     payload_file.write_text(json.dumps(PAYLOADS))
-    answer: dict[str, Any] = run_in_peer(PEER_SCRIPT, env={"FLOWVIEW_PAYLOADS": str(payload_file)})
+    history_file = payload_file.with_name("history.json")
+    history_file.write_text(json.dumps(HISTORY))
+    answer: dict[str, Any] = run_in_peer(
+        PEER_SCRIPT,
+        env={"FLOWVIEW_PAYLOADS": str(payload_file), "FLOWVIEW_HISTORY": str(history_file)},
+    )
     return answer
 
 
@@ -192,6 +220,13 @@ def test_every_prefect_state_class_parses_identically(peer: dict[str, Any]) -> N
 def test_every_state_also_parses_from_its_json_text(peer: dict[str, Any]) -> None:
     for case in peer["built"]:
         assert parse_state(json.dumps(case["serialized"])) == parse_state(case["serialized"])
+
+
+def test_state_history_sorts_like_prefect(peer: dict[str, Any]) -> None:
+    ours = parse_state_history(HISTORY)
+    assert [repr(state) for state in ours] == [entry[0] for entry in peer["history"]]
+    for state, (_, timestamp) in zip(ours, peer["history"], strict=True):
+        assert state.timestamp == datetime.fromisoformat(timestamp)
 
 
 @pytest.mark.parametrize("index", range(len(PAYLOADS)), ids=PAYLOAD_IDS)
