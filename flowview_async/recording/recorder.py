@@ -147,6 +147,16 @@ class Recorder:
         return self.record_mode is RecordMode.ONCE and self._file_existed
 
     @property
+    def state(self) -> str:
+        """``"new"``, ``"open"`` or ``"closed"``."""
+        return self._state
+
+    @property
+    def recorded_url(self) -> str | None:
+        """The URL of the first loaded interaction (a replay-only client can point there)."""
+        return str(self._loaded[0].request["uri"]) if self._loaded else None
+
+    @property
     def _serves_recorded(self) -> bool:
         return self.record_mode is not RecordMode.ALL
 

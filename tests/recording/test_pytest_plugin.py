@@ -1,0 +1,114 @@
+"""The pytest plugin, exercised in fresh pytest processes with ``pytester``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SERVER_SOURCE = (Path(__file__).parent / "graphql_test_server.py").read_text()
+
+TEST_MODULE = '''
+import pytest
+from gql import Client as GqlClient, GraphQLRequest
+from gql.transport.aiohttp import AIOHTTPTransport
+from ticket_server import TicketServer
+
+HELLO = "query Hello($n: String!) { hello(name: $n) }"
+
+
+async def _hello(recorder, live: bool, name: str):
+    async with TicketServer() as server:
+        url = server.url if live else "http://127.0.0.1:9/graphql"
+        await recorder.open()
+        transport = AIOHTTPTransport(
+            url=url, client_session_args={"middlewares": (recorder.middleware,)})
+        async with GqlClient(transport=transport) as session:
+            result = await session.execute(GraphQLRequest(HELLO, variable_values={"n": name}))
+        return result, server.requests
+
+
+async def test_hello(flowview_recorder, flowview_record_mode):
+    result, live_requests = await _hello(flowview_recorder, flowview_record_mode != "none", "x")
+    assert result == {"hello": "Hello x"}
+    if flowview_record_mode == "none":
+        assert live_requests == 0
+        assert flowview_recorder.play_count == 1
+        assert flowview_recorder.all_played
+
+
+class TestGroup:
+    @pytest.mark.flowview_cassette("shared/named.json", repeat="repeat_last")
+    async def test_named(self, flowview_recorder, flowview_record_mode):
+        live = flowview_record_mode != "none"
+        for _ in range(1 if live else 3):  # repeat_last serves the one answer three times
+            result, _ = await _hello(flowview_recorder, live, "y")
+        assert result == {"hello": "Hello y"}
+
+
+@pytest.mark.flowview_cassette("test_hello.json")
+async def test_unrecorded_request(flowview_recorder, flowview_record_mode):
+    await _hello(flowview_recorder, flowview_record_mode != "none", "never-recorded")
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "addopts = --strict-markers\n"
+    )
+    pytester.makepyfile(ticket_server=SERVER_SOURCE, test_plug=TEST_MODULE)
+    return pytester
+
+
+def test_record_then_replay_with_the_path_convention(project: pytest.Pytester) -> None:
+    recorded = project.runpytest_subprocess(
+        "--flowview-record-mode=once", "-k", "test_hello or test_named"
+    )
+    recorded.assert_outcomes(passed=2)
+    cassettes = project.path / "cassettes" / "test_plug"
+    assert (cassettes / "test_hello.json").is_file()
+    assert (cassettes / "shared" / "named.json").is_file()
+    stored = json.loads((cassettes / "test_hello.json").read_text())
+    assert stored["interactions"][0]["request"]["body"]["variables"] == {"n": "x"}
+    # Default mode is none: replayed, no server needed (the tests assert it saw no request).
+    replayed = project.runpytest_subprocess("-k", "test_hello or test_named")
+    replayed.assert_outcomes(passed=2)
+
+
+def test_a_miss_fails_with_the_rerecord_command(project: pytest.Pytester) -> None:
+    project.runpytest_subprocess("--flowview-record-mode=once", "-k", "test_hello").assert_outcomes(
+        passed=1
+    )
+    result = project.runpytest_subprocess("-k", "test_unrecorded_request")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*CassetteMismatchError*",
+        "*pytest --flowview-record-mode=new_episodes 'test_plug.py::test_unrecorded_request'*",
+    ])
+
+
+def test_environment_variable_sets_the_mode(project: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.setenv("FLOWVIEW_RECORD_MODE", "all")
+    project.runpytest_subprocess("-k", "test_hello").assert_outcomes(passed=1)
+    assert (project.path / "cassettes" / "test_plug" / "test_hello.json").is_file()
+    monkeypatch.setenv("FLOWVIEW_RECORD_MODE", "sometimes")
+    result = project.runpytest_subprocess("-k", "test_hello")
+    assert "is not a record mode" in result.stderr.str() + result.stdout.str()
+
+
+def test_coexists_with_pytest_recording(project: pytest.Pytester) -> None:
+    project.runpytest_subprocess("--flowview-record-mode=once", "-k", "test_hello").assert_outcomes(
+        passed=1
+    )
+    # pytest-recording (autoloaded here) with its network block on: our replay opens no socket, so it passes.
+    result = project.runpytest_subprocess(
+        "--block-network", "--record-mode=none", "-k", "test_hello"
+    )
+    result.assert_outcomes(passed=1)
+    fixtures = project.runpytest_subprocess("--fixtures")
+    fixtures.stdout.fnmatch_lines(["*flowview_recorder*", "*flowview_client*", "*vcr_config*"])
