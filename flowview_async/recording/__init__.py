@@ -11,5 +11,7 @@ from __future__ import annotations
 
 from flowview_async.recording.modes import RecordMode, RepeatPolicy
 from flowview_async.recording.recorder import Recorder
+from flowview_async.recording.replay import replay
+from flowview_async.recording.vcr_compat import graphql_matcher, register_graphql_matcher
 
-__all__ = ["RecordMode", "Recorder", "RepeatPolicy"]
+__all__ = ["RecordMode", "Recorder", "RepeatPolicy", "graphql_matcher", "register_graphql_matcher", "replay"]

@@ -37,3 +37,13 @@ def request(document: str, **variables: Any) -> GraphQLRequest:
 
 # A URL nothing listens on: replays must never touch the network.
 DEAD_URL = "http://127.0.0.1:9/graphql"
+
+
+def local_backend(*args: Any, **kwargs: Any) -> Any:
+    """The project's LocalBackend (imported where it lives today: package, else its module)."""
+    import flowview_async.server as server
+
+    backend_class = getattr(server, "LocalBackend", None)
+    if backend_class is None:
+        from flowview_async.server.runner import LocalBackend as backend_class
+    return backend_class(*args, **kwargs)
