@@ -1,0 +1,331 @@
+"""The aiohttp application: Prefect Server's public GraphQL endpoint, as Apollo serves it.
+
+* ``POST /graphql`` and ``POST /`` (Prefect's client posts to the root), ``GET`` with ``?query=``;
+  ``GET /.well-known/apollo/server-health`` answers ``{"status": "pass"}``.
+* ``variables`` may be an object, null, or a JSON string of either (Prefect 1.4.1 sends the string
+  ``"null"``).
+* Errors are shaped like Apollo's: parse and validation failures (and queries deeper than 7) are
+  HTTP 400 with ``extensions.code``; execution errors are HTTP 200 with ``errors`` and ``data``.
+
+Two middlewares sit in front: the outer one records every GraphQL request (:class:`Traffic`) and
+counts how many are in flight; the inner one adds latency and injected faults
+(:mod:`flowview_async.server.faults`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from inspect import isawaitable
+from typing import Any
+
+import attrs
+from aiohttp import web
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.error import GraphQLSyntaxError
+from graphql.execution.values import get_variable_values
+
+from flowview_async.server.database import Database
+from flowview_async.server.faults import FaultInjector, Handler, apply_fault, reset_connection
+from flowview_async.server.resolvers import RequestContext, attach_resolvers, field_resolver
+from flowview_async.server.schema import build_server_schema
+
+GRAPHQL_PATHS = ("/", "/graphql", "/graphql/")
+HEALTH_PATH = "/.well-known/apollo/server-health"
+MAX_DEPTH = 7
+STATUS_CONNECTION_RESET = 0
+
+
+@attrs.frozen
+class ServedRequest:
+    """One GraphQL request as the backend received it and the HTTP status it got.
+
+    ``status`` is 0 when the connection was reset instead of answered.
+    """
+
+    operation_name: str | None
+    query: str
+    variables: dict[str, Any] | None
+    status: int
+
+
+@attrs.define
+class Traffic:
+    """What the backend has served since start (or the last :meth:`clear`)."""
+
+    requests: list[ServedRequest] = attrs.field(factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.max_in_flight = self.in_flight
+
+
+@attrs.frozen
+class Payload:
+    """A decoded GraphQL request body, or the error response it deserves."""
+
+    query: str = ""
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    error: web.Response | None = None
+
+
+DATABASE_KEY = web.AppKey("flowview_database", Database)
+SCHEMA_KEY = web.AppKey("flowview_schema", GraphQLSchema)
+TRAFFIC_KEY = web.AppKey("flowview_traffic", Traffic)
+INJECTOR_KEY = web.AppKey("flowview_faults", FaultInjector)
+_PAYLOAD_KEY = "flowview_payload"
+_SINGLE_QUOTED = re.compile(r"'([^'\s]*)'")
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+        headers=_CORS,
+    )
+
+
+def _error_response(message: str, code: str, status: int = 400) -> web.Response:
+    return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+
+
+def _formatted(error: GraphQLError, default_code: str) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    if default_code == "GRAPHQL_VALIDATION_FAILED":
+        # graphql-js (what Apollo runs) quotes names with double quotes; graphql-core 3.3 single.
+        formatted["message"] = _SINGLE_QUOTED.sub(r'"\1"', formatted["message"])
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", default_code)
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def is_graphql_request(request: web.Request) -> bool:
+    return request.path in GRAPHQL_PATHS and request.method in ("POST", "GET")
+
+
+async def _read_payload(request: web.Request) -> Payload:
+    if request.method == "GET":
+        raw: Any = dict(request.query)
+    else:
+        try:
+            raw = json.loads(await request.read() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raw = None
+    if not isinstance(raw, dict) or not isinstance(raw.get("query"), str) or not raw["query"]:
+        return Payload(error=_error_response(
+            "POST body missing, invalid Content-Type, or JSON object has no query: send "
+            '{"query": "...", "variables": {...}} as application/json',
+            "BAD_REQUEST",
+        ))
+    variables = raw.get("variables")
+    if isinstance(variables, str):
+        # Prefect 1.4.1 sends json.dumps(None) == "null"; Apollo decodes string variables.
+        try:
+            variables = json.loads(variables)
+        except ValueError:
+            return Payload(raw["query"], error=_error_response(
+                "Variables are invalid JSON.", "BAD_REQUEST"
+            ))
+    if variables is not None and not isinstance(variables, dict):
+        return Payload(raw["query"], error=_error_response(
+            "Variables must be a JSON object.", "BAD_REQUEST"
+        ))
+    operation_name = raw.get("operationName")
+    return Payload(
+        raw["query"], variables, operation_name if isinstance(operation_name, str) else None
+    )
+
+
+async def payload_of(request: web.Request) -> Payload:
+    """The request's decoded payload, read once and cached on the request."""
+    if _PAYLOAD_KEY not in request:
+        request[_PAYLOAD_KEY] = await _read_payload(request)
+    payload: Payload = request[_PAYLOAD_KEY]
+    return payload
+
+
+def _depth(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    depth: int,
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    # graphql-depth-limit's rule: root fields are depth 0, introspection fields do not count.
+    if selection_set is None:
+        return depth
+    deepest = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value.startswith("__"):
+                continue
+            if selection.selection_set is None:
+                deepest = max(deepest, depth)
+            else:
+                deepest = max(deepest, _depth(selection.selection_set, fragments, depth + 1, seen))
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _depth(selection.selection_set, fragments, depth, seen))
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                fragment = fragments[name]
+                deepest = max(
+                    deepest, _depth(fragment.selection_set, fragments, depth, seen | {name})
+                )
+    return deepest
+
+
+async def run_graphql(
+    schema: GraphQLSchema, database: Database, payload: Payload
+) -> web.Response:
+    """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
+    try:
+        document = parse(payload.query)
+    except GraphQLSyntaxError as error:
+        return _json({"errors": [_formatted(error, "GRAPHQL_PARSE_FAILED")]}, 400)
+    validation_errors = validate(schema, document)
+    if validation_errors:
+        errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in validation_errors]
+        return _json({"errors": errors}, 400)
+    operation = get_operation_ast(document, payload.operation_name)
+    if operation is None:
+        return _error_response(
+            "Must provide a known operation name when the document has several operations.",
+            "BAD_USER_INPUT",
+        )
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    if _depth(operation.selection_set, fragments, 0) > MAX_DEPTH:
+        name = operation.name.value if operation.name else ""
+        return _error_response(
+            f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}", "GRAPHQL_VALIDATION_FAILED"
+        )
+    variable_errors = _variable_errors(schema, operation, payload.variables or {})
+    if variable_errors is not None:
+        return variable_errors
+    result = execute(
+        schema,
+        document,
+        variable_values=payload.variables,
+        operation_name=payload.operation_name,
+        context_value=RequestContext(database, payload.variables or {}),
+        field_resolver=field_resolver,
+    )
+    if isawaitable(result):
+        result = await result
+    body: dict[str, Any] = {}
+    if result.errors:
+        body["errors"] = [_formatted(e, "INTERNAL_SERVER_ERROR") for e in result.errors]
+    body["data"] = result.data
+    return _json(body)
+
+
+def _variable_errors(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> web.Response | None:
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+    if not isinstance(coerced, list):
+        return None
+    errors = []
+    for error in coerced:
+        # Apollo 2 labels a missing required variable as an internal error, others as bad input.
+        code = "INTERNAL_SERVER_ERROR" if "was not provided" in error.message else "BAD_USER_INPUT"
+        errors.append(_formatted(error, code))
+    return _json({"errors": errors}, 400)
+
+
+async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    payload = await payload_of(request)
+    if payload.error is not None:
+        return payload.error
+    return await run_graphql(request.app[SCHEMA_KEY], request.app[DATABASE_KEY], payload)
+
+
+async def health_handler(_request: web.Request) -> web.StreamResponse:
+    return _json({"status": "pass"})
+
+
+@web.middleware
+async def traffic_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_graphql_request(request):
+        return await handler(request)
+    traffic = request.app[TRAFFIC_KEY]
+    traffic.in_flight += 1
+    traffic.max_in_flight = max(traffic.max_in_flight, traffic.in_flight)
+    status = STATUS_CONNECTION_RESET
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        traffic.in_flight -= 1
+        payload = await payload_of(request)
+        traffic.requests.append(
+            ServedRequest(payload.operation_name, payload.query, payload.variables, status)
+        )
+
+
+class _ConnectionReset(web.HTTPException):
+    """Raised after the socket was aborted: there is nobody left to answer."""
+
+    status_code = 499
+
+
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not is_graphql_request(request):
+        return await handler(request)
+    injector = request.app[INJECTOR_KEY]
+    delay, fault = injector.next_delay(), injector.next_fault()
+    if delay:
+        await asyncio.sleep(delay)
+    if fault is None:
+        return await handler(request)
+    if fault.kind == "reset":
+        reset_connection(request)
+        raise _ConnectionReset()
+    return await apply_fault(fault, request, handler)
+
+
+def create_app(
+    database: Database,
+    *,
+    injector: FaultInjector | None = None,
+    traffic: Traffic | None = None,
+) -> web.Application:
+    """The backend's aiohttp application over an opened ``database``."""
+    schema = build_server_schema()
+    attach_resolvers(schema)
+    app = web.Application(middlewares=[traffic_middleware, fault_middleware])
+    app[DATABASE_KEY] = database
+    app[SCHEMA_KEY] = schema
+    app[TRAFFIC_KEY] = traffic if traffic is not None else Traffic()
+    app[INJECTOR_KEY] = injector if injector is not None else FaultInjector()
+    app.router.add_get(HEALTH_PATH, health_handler)
+    for path in GRAPHQL_PATHS:
+        app.router.add_post(path, graphql_handler)
+        app.router.add_get(path, graphql_handler)
+    return app

@@ -1,0 +1,188 @@
+"""Resolvers of the Query root: generic table fields plus the Prefect Python-layer fields.
+
+Table fields (``<t>``, ``<t>_aggregate``, ``<t>_by_pk``) compile their whole subtree into one SQL
+statement (:mod:`flowview_async.server.hasura`) and return the decoded JSON; nested fields then only
+pick values by response key (:func:`field_resolver`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
+
+from flowview_async.server.database import Database
+from flowview_async.server.hasura import Compiler, QueryError
+from flowview_async.server.selection import QueryContext, SelectedField
+from flowview_async.server.tables import Table, all_tables
+from flowview_async.server.values import normalize_uuid
+
+SERVER_VERSION = "2022.09.23"
+PREFECT_CORE_VERSION = "1.4.1"
+
+# Prefect 1 state classes and their parents (prefect_server_schema.md §5); served by reference_data.
+STATE_PARENTS: dict[str, list[str]] = {
+    "Pending": ["State"],
+    "Scheduled": ["Pending", "State"],
+    "Paused": ["Scheduled", "Pending", "State"],
+    "Resume": ["Scheduled", "Pending", "State"],
+    "Retrying": ["Scheduled", "Pending", "State"],
+    "Submitted": ["State"],
+    "Queued": ["State"],
+    "ClientFailed": ["State"],
+    "Running": ["State"],
+    "Cancelling": ["Running", "State"],
+    "Finished": ["State"],
+    "Success": ["Finished", "State"],
+    "Cached": ["Success", "Finished", "State"],
+    "Mapped": ["Success", "Finished", "State"],
+    "Skipped": ["Success", "Finished", "State"],
+    "Looped": ["Finished", "State"],
+    "Failed": ["Finished", "State"],
+    "TimedOut": ["Failed", "Finished", "State"],
+    "TriggerFailed": ["Failed", "Finished", "State"],
+    "ValidationFailed": ["Failed", "Finished", "State"],
+    "Cancelled": ["Finished", "State"],
+}
+STATE_COLORS = {
+    "Failed": "#eb0000", "Pending": "#d3d3d3", "Scheduled": "#ffd700", "Retrying": "#FFFF00",
+    "Resume": "#ffd700", "Queued": "#ffd700", "Submitted": "#ffd700", "Paused": "#99CCFF",
+    "Running": "#00ffff", "Finished": "#003ccb", "Success": "#008000", "Cancelled": "#bdbdbd",
+    "Cached": "#ffa500", "TriggerFailed": "#c42800", "Skipped": "#f0fff0", "TimedOut": "#cdff00",
+    "Mapped": "#97f9fe", "Looped": "#bdbdbd", "Cancelling": "#bdbdbd", "ClientFailed": "#eb0000",
+    "ValidationFailed": "#eb0000",
+}
+
+
+@attrs.frozen
+class RequestContext:
+    """Per-request values graphql-core hands to every resolver as ``info.context``."""
+
+    database: Database
+    raw_variables: Mapping[str, Any]
+
+
+def field_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    """Nested values were built by SQL under their response keys (aliases included)."""
+    if isinstance(source, Mapping):
+        return source.get(info.path.key)
+    return getattr(source, info.field_name, None)
+
+
+def _query_context(info: GraphQLResolveInfo) -> QueryContext:
+    context: RequestContext = info.context
+    return QueryContext(
+        schema=info.schema,
+        fragments=info.fragments,
+        variable_values=info.variable_values,
+        raw_variables=context.raw_variables,
+    )
+
+
+def _root_field(info: GraphQLResolveInfo) -> SelectedField:
+    definition = info.parent_type.fields[info.field_name]
+    # Re-read the arguments through QueryContext so order_by keeps its written key order.
+    arguments = _query_context(info).arguments(definition, info.field_nodes[0])
+    nodes = tuple(info.field_nodes)
+    return SelectedField(str(info.path.key), info.field_name, definition, arguments, nodes)
+
+
+def _as_graphql_error(error: QueryError, info: GraphQLResolveInfo) -> GraphQLError:
+    # Hasura reports execution errors with a JSON path and a code; Apollo passes them through.
+    return GraphQLError(
+        error.message,
+        info.field_nodes,
+        path=info.path.as_list(),
+        extensions={
+            "path": f"$.selectionSet.{info.field_name}",
+            "code": error.code,
+            "exception": {"message": error.message},
+        },
+    )
+
+
+def _table_resolver(
+    table: Table, build: Callable[[Compiler, Table, SelectedField], str]
+) -> Callable[..., Awaitable[Any]]:
+    async def resolve(_root: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+        context: RequestContext = info.context
+        compiler = Compiler(_query_context(info), all_tables())
+        try:
+            sql = build(compiler, table, _root_field(info))
+        except QueryError as error:
+            raise _as_graphql_error(error, info) from None
+        return await context.database.fetch_json(sql, compiler.params)
+
+    return resolve
+
+
+async def _mapped_children(_root: Any, info: GraphQLResolveInfo, task_run_id: str) -> Any:
+    context: RequestContext = info.context
+    try:
+        run_id = normalize_uuid(task_run_id)
+    except ValueError:
+        raise GraphQLError("Invalid task run ID") from None
+    rows = await context.database.fetch_all(
+        """
+        SELECT min(c.start_time), max(c.end_time), c.state, count(*)
+        FROM task_run AS p JOIN task_run AS c
+          ON c.flow_run_id = p.flow_run_id AND c.task_id = p.task_id AND c.map_index != -1
+        WHERE p.id = :id GROUP BY c.state
+        """,
+        {"id": run_id},
+    )
+    starts = [row[0] for row in rows if row[0] is not None]
+    ends = [row[1] for row in rows if row[1] is not None]
+    return {
+        "min_start_time": min(starts) if starts else None,
+        "max_end_time": max(ends) if ends else None,
+        "state_counts": {row[2]: row[3] for row in rows if row[2] is not None},
+    }
+
+
+async def _get_task_run_info(_root: Any, info: GraphQLResolveInfo, task_run_id: str) -> Any:
+    context: RequestContext = info.context
+    try:
+        run_id = normalize_uuid(task_run_id)
+    except ValueError:
+        raise GraphQLError("Invalid task run ID") from None
+    found = await context.database.fetch_json(
+        "SELECT json_object('id', id, 'version', version, 'state', state, "
+        "'serialized_state', json(serialized_state)) FROM task_run WHERE id = :id",
+        {"id": run_id},
+    )
+    if found is None:
+        raise GraphQLError("Invalid task run ID")
+    return found
+
+
+def attach_resolvers(schema: GraphQLSchema) -> None:
+    """Set ``resolve`` on every Query field the local backend answers."""
+    query = schema.query_type
+    assert query is not None
+    builders: dict[str, Callable[[Compiler, Table, SelectedField], str]] = {
+        "": Compiler.select_rows,
+        "_aggregate": Compiler.select_aggregate,
+        "_by_pk": Compiler.select_by_pk,
+    }
+    for table in all_tables().values():
+        for suffix, build in builders.items():
+            field = query.fields.get(table.name + suffix)
+            if field is not None:
+                field.resolve = _table_resolver(table, build)
+    query.fields["hello"].resolve = lambda *_args, **_kw: "👋"
+    query.fields["api"].resolve = lambda *_args, **_kw: {
+        "backend": "SERVER",
+        "mode": "normal",
+        "version": SERVER_VERSION,
+        "core_version": PREFECT_CORE_VERSION,
+        "release_timestamp": None,
+    }
+    query.fields["reference_data"].resolve = lambda *_args, **_kw: {
+        "state_hierarchy": STATE_PARENTS,
+        "state_info": {name: {"color": color} for name, color in STATE_COLORS.items()},
+    }
+    query.fields["mapped_children"].resolve = _mapped_children
+    query.fields["get_task_run_info"].resolve = _get_task_run_info

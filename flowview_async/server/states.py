@@ -1,0 +1,188 @@
+"""Keeping runs and their state history consistent, the way Prefect Server's triggers do.
+
+On the real server every state change inserts a ``flow_run_state``/``task_run_state`` row, and the
+trigger ``update_{flow,task}_run_details_on_state_insert`` copies it onto the run row (version,
+state, serialized_state, state_* columns; ``start_time`` on Running, ``end_time`` on a finishing
+state). Fixtures may give either side; :func:`sync_fixture_states` fills in the other one, and
+:func:`append_state` does what the trigger does for a live state change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from flowview_async.server.values import canonical_json, normalize_timestamp
+
+PREFECT_VERSION = "1.4.1"
+STATE_NAMES = frozenset(
+    {
+        "Pending", "Scheduled", "Paused", "Resume", "Retrying", "Submitted", "Queued",
+        "ClientFailed", "Running", "Cancelling", "Finished", "Success", "Cached", "Mapped",
+        "Skipped", "Looped", "Failed", "TimedOut", "TriggerFailed", "ValidationFailed",
+        "Cancelled",
+    }
+)
+# States whose insertion sets the run's end_time (TriggerFailed, Skipped, Mapped... do not).
+END_STATES = frozenset({"Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"})
+_START_TIME_STATES = frozenset({"Scheduled", "Paused", "Resume", "Retrying", "Queued"})
+RUN_TABLES = {"flow_run": ("flow_run_state", "flow_run_id"), "task_run": ("task_run_state", "task_run_id")}
+
+
+class StateError(ValueError):
+    """A state row or run row whose state columns cannot be reconciled; says which column."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def serialized_state(state: str, message: str | None = None, start_time: str | None = None) -> dict[str, Any]:
+    """A state as Prefect 1.4.1's ``State.serialize()`` writes it, for a state given by name."""
+    if state not in STATE_NAMES:
+        raise StateError("state", f"{state!r} is not a Prefect 1 state class name")
+    result: dict[str, Any] = {
+        "context": {},
+        "message": message,
+        "cached_inputs": {},
+        "__version__": PREFECT_VERSION,
+        "type": state,
+    }
+    if state == "Mapped":
+        result["n_map_states"] = 0
+    else:
+        result["_result"] = {"__version__": PREFECT_VERSION, "type": "NoResultType"}
+    if state in _START_TIME_STATES:
+        result["start_time"] = start_time
+    if state == "Retrying":
+        result["run_count"] = None
+    if state == "Looped":
+        result["loop_count"] = 1
+    return result
+
+
+def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: str,
+                           start_key: str) -> None:
+    """Make ``state``/``message``/``start_time`` and ``serialized_state`` of one row agree.
+
+    Works for a state row (``state``, ``message``, ``start_time``) and for a run row
+    (``state``, ``state_message``, ``state_start_time``); only missing values are filled.
+    """
+    serialized = row.get("serialized_state")
+    if serialized is not None:
+        if not isinstance(serialized, dict) or not isinstance(serialized.get("type"), str):
+            raise StateError(
+                "serialized_state", "serialized_state must be an object with a string 'type'"
+            )
+        kind = serialized["type"]
+        if kind not in STATE_NAMES:
+            raise StateError("serialized_state", f"type {kind!r} is not a Prefect 1 state")
+        if row.get(state_key) is None:
+            row[state_key] = kind
+        elif row[state_key] != kind:
+            raise StateError(
+                state_key, f"{state_key} {row[state_key]!r} disagrees with serialized_state "
+                f"type {kind!r}"
+            )
+        if message_key not in row:
+            row[message_key] = serialized.get("message")
+        if start_key not in row and serialized.get("start_time") is not None:
+            row[start_key] = serialized["start_time"]
+    elif row.get(state_key) is not None:
+        if not isinstance(row[state_key], str):
+            raise StateError(state_key, f"{state_key} must be a state class name")
+        row["serialized_state"] = serialized_state(
+            row[state_key], row.get(message_key), row.get(start_key)
+        )
+
+
+def _timestamp(row: Mapping[str, Any], key: str, default: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return default
+    try:
+        return normalize_timestamp(value)
+    except ValueError as error:
+        raise StateError(key, str(error)) from None
+
+
+def apply_latest_state(run: dict[str, Any], states: list[dict[str, Any]], now: str) -> None:
+    """Copy the newest state row onto ``run`` and derive start/end times, filling gaps only."""
+    def order(row: dict[str, Any]) -> tuple[int, str]:
+        return (int(row.get("version") or 0), _timestamp(row, "timestamp", now))
+
+    latest = max(states, key=order)
+    run.setdefault("version", latest.get("version"))
+    run["state"] = latest["state"]
+    run["serialized_state"] = latest["serialized_state"]
+    run.setdefault("state_message", latest.get("message"))
+    run.setdefault("state_timestamp", _timestamp(latest, "timestamp", now))
+    run.setdefault("state_start_time", latest.get("start_time"))
+    run.setdefault("state_result", latest.get("result"))
+    running = [_timestamp(s, "timestamp", now) for s in states if s.get("state") == "Running"]
+    if running and run.get("start_time") is None:
+        run["start_time"] = min(running)
+    ended = [_timestamp(s, "timestamp", now) for s in states if s.get("state") in END_STATES]
+    if ended and run.get("end_time") is None:
+        run["end_time"] = max(ended)
+
+
+def state_row_from_run(run: Mapping[str, Any], foreign_key: str, now: str) -> dict[str, Any]:
+    """The history row a run's current state implies when the fixture gave none."""
+    return {
+        foreign_key: run["id"],
+        "timestamp": _timestamp(run, "state_timestamp", now),
+        "state": run["state"],
+        "message": run.get("state_message"),
+        "result": run.get("state_result"),
+        "start_time": run.get("state_start_time"),
+        "serialized_state": run["serialized_state"],
+        "version": run.get("version") or 1,
+    }
+
+
+def append_state(
+    connection: sqlite3.Connection,
+    run_table: str,
+    run_id: str,
+    serialized: dict[str, Any],
+    timestamp: str,
+    new_id: str,
+) -> int | None:
+    """Insert a state row for ``run_id`` and update the run like the server's trigger.
+
+    Returns the new version, or None when no such run exists.
+    """
+    state_table, foreign_key = RUN_TABLES[run_table]
+    row = {"serialized_state": serialized}
+    complete_state_columns(row, state_key="state", message_key="message", start_key="start_time")
+    found = connection.execute(
+        f'SELECT version FROM "{run_table}" WHERE id = ?', (run_id,)
+    ).fetchone()
+    if found is None:
+        return None
+    version = int(found[0] or 0) + 1
+    start_time = row.get("start_time")
+    start_text = normalize_timestamp(start_time) if start_time else None
+    document = canonical_json(serialized)
+    connection.execute(
+        f'INSERT INTO "{state_table}" (id, "{foreign_key}", timestamp, state, message, result, '
+        "start_time, serialized_state, created, updated, version) "
+        "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+        (new_id, run_id, timestamp, row["state"], row.get("message"), start_text, document,
+         timestamp, timestamp, version),
+    )
+    state = row["state"]
+    connection.execute(
+        f'UPDATE "{run_table}" SET version = ?, state = ?, serialized_state = ?, '
+        "state_message = ?, state_timestamp = ?, state_start_time = ?, state_result = NULL, "
+        "updated = ?, "
+        "start_time = CASE WHEN ? THEN min(coalesce(start_time, ?), ?) ELSE start_time END, "
+        "end_time = CASE WHEN ? THEN max(coalesce(end_time, ?), ?) ELSE end_time END "
+        "WHERE id = ?",
+        (version, state, document, row.get("message"), timestamp, start_text, timestamp,
+         int(state == "Running"), timestamp, timestamp,
+         int(state in END_STATES), timestamp, timestamp, run_id),
+    )
+    return version
