@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,12 @@ from yarl import URL
 from flowview_async.recording.keys import GraphQLPayload, RequestKey, graphql_payload, request_key
 
 __all__ = ["Interaction", "pretty_body_text"]
+
+
+@functools.lru_cache(maxsize=256)
+def _path_of(uri: str) -> str:
+    # A cassette holds thousands of interactions with a handful of distinct URIs.
+    return URL(uri).path
 
 
 def pretty_body_text(body: bytes) -> str:
@@ -73,7 +80,7 @@ class Interaction:
         """Key an interaction; ``request_body`` is the (redacted) body to key on, if not stored."""
         body_for_key = request.get("body") if request_body is None else request_body
         payload = graphql_payload(body_for_key)
-        path = URL(str(request["uri"])).path if match_path else "*"
+        path = _path_of(str(request["uri"])) if match_path else "*"
         key = request_key(str(request["method"]), path, payload)
         raw = response.get("body", {}).get("string")
         if raw is None:

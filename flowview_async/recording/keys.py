@@ -125,12 +125,18 @@ def graphql_payload(body: Any) -> GraphQLPayload:
     return GraphQLPayload(operation=None, document=text, variables="{}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _digest(document: str) -> str:
+    # Cassettes repeat a few documents thousands of times: hash each one once.
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
 def request_key(method: str, path: str, payload: GraphQLPayload) -> RequestKey:
     """The lookup key of a request whose body was normalised into ``payload``."""
     document = payload.document
     if payload.extensions:
         document = f"{document}\n#extensions {payload.extensions}"
-    digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+    digest = _digest(document)
     return RequestKey(
         method=method.upper(),
         path=path or "/",

@@ -289,7 +289,9 @@ class Recorder:
     def _redact_request_body(self, body: Any) -> Any:
         secrets = frozenset(self._secrets)
         if isinstance(body, dict):
-            redacted = scrub_json(body, secrets, by_name=False)
+            # Without registered secrets only the by-name pass has work to do (a 10,000-entry
+            # cassette is keyed at load time, so this matters).
+            redacted = scrub_json(body, secrets, by_name=False) if secrets else dict(body)
             if isinstance(redacted.get("variables"), dict):
                 found: list[str] = []
                 redacted["variables"] = scrub_json(
