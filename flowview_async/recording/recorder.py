@@ -87,6 +87,9 @@ class Recorder:
             host and port instead of the real ones: re-recording against a backend on a random
             port then gives the same file.
         rerecord_command: the command quoted in mismatch errors (the pytest plugin passes one).
+        canonical_order: save interactions grouped by request key (first-in first-out within a
+            key) instead of in issue order. Concurrent requests interleave differently from one
+            recording to the next; this makes re-recording give the same file.
 
     Use it through ``Client(..., cassette=path)`` or ``Client(..., recorder=Recorder(...))``; the
     client calls :meth:`open` and :meth:`close` and installs :attr:`middleware` on its session.
@@ -104,6 +107,7 @@ class Recorder:
         match_path: bool = True,
         uri_origin: str | None = None,
         rerecord_command: str | None = None,
+        canonical_order: bool = False,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.coerce(record_mode)
@@ -115,6 +119,7 @@ class Recorder:
         self._match_path = match_path
         self._uri_origin = URL(uri_origin) if uri_origin else None
         self._rerecord_command = rerecord_command
+        self._canonical_order = canonical_order
         self._state = "new"
         self._file_existed = False
         self._loaded: tuple[Interaction, ...] = ()
@@ -245,9 +250,14 @@ class Recorder:
         if self.record_mode is RecordMode.ALL:
             # vcrpy 9 semantics: a re-recorded request replaces what was recorded for it before.
             replaced = {item.key for item in new}
-            kept = [item for item in self._loaded if item.key not in replaced]
-            return kept + new
-        return list(self._loaded) + new
+            chosen = [item for item in self._loaded if item.key not in replaced] + new
+        else:
+            chosen = list(self._loaded) + new
+        if self._canonical_order:
+            # sorted() is stable: answers to one key keep their issue order, so FIFO replay holds.
+            chosen.sort(key=lambda item: (item.key.operation or "", item.key.path,
+                                          item.key.document_sha256, item.key.variables))
+        return chosen
 
     # --- the middleware --------------------------------------------------------------------------
 

@@ -1,0 +1,54 @@
+"""The cassettes in cassettes/: they replay offline, and re-recording them gives the same bytes."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from flowview_async import Client, inspect_flow_run
+from flowview_async.recording import replay
+from flowview_async.recording.ship import DOC_FLOW_RUN_ID, SHIPPED, record_shipped
+from tests.recording.helpers import local_backend
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "cassettes"
+
+
+def _recorded_epoch(path: Path) -> str:
+    stamp = json.loads(path.read_text())["metadata"]["flowview"]["recorded_at"]
+    return str(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+async def test_rerecording_a_shipped_cassette_gives_the_same_file(tmp_path, monkeypatch, name):
+    shipped = SHIPPED_DIR / f"{name}.json"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _recorded_epoch(shipped))
+    again = await record_shipped(name, tmp_path)
+    assert again.read_bytes() == shipped.read_bytes(), (
+        f"{shipped} is stale: run `python -m flowview_async.recording.ship --only {name}`"
+    )
+
+
+async def test_the_documentation_cassette_replays_the_live_inspection():
+    async with local_backend() as backend, Client(backend.url) as client:
+        live = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    async with replay(SHIPPED_DIR / "inspecting-flow-runs.json") as client:
+        replayed = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    assert replayed.to_dict() == live.to_dict()
+    assert replayed.flow_run.name == live.flow_run.name
+
+
+async def test_the_large_cassette_replays_hundreds_of_task_runs_and_thousands_of_logs():
+    path = SHIPPED_DIR / "synthetic-large.json"
+    flow_run_id = json.loads(path.read_text())["interactions"][0]["request"]["body"]["variables"][
+        "flow_run_id"
+    ]
+    async with replay(path) as client:
+        inspection = await inspect_flow_run(flow_run_id, client=client)
+        assert client.recorder is not None
+        assert client.recorder.all_played
+    assert len(inspection.task_runs) >= 300
+    assert len(inspection.logs) >= 3000
