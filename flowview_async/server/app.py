@@ -110,11 +110,11 @@ def _error_response(message: str, code: str, status: int = 400) -> web.Response:
 
 
 def _formatted(error: GraphQLError, default_code: str) -> dict[str, Any]:
-    formatted = dict(error.formatted)
+    formatted: dict[str, Any] = dict(error.formatted)
     if default_code == "GRAPHQL_VALIDATION_FAILED":
         # graphql-js (what Apollo runs) quotes names with double quotes; graphql-core 3.3 single.
-        formatted["message"] = _SINGLE_QUOTED.sub(r'"\1"', formatted["message"])
-    extensions = dict(formatted.get("extensions") or {})
+        formatted["message"] = _SINGLE_QUOTED.sub(r'"\1"', str(formatted["message"]))
+    extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
     extensions.setdefault("code", default_code)
     formatted["extensions"] = extensions
     return formatted
@@ -133,28 +133,24 @@ async def _read_payload(request: web.Request) -> Payload:
         except (ValueError, UnicodeDecodeError):
             raw = None
     if not isinstance(raw, dict) or not isinstance(raw.get("query"), str) or not raw["query"]:
-        return Payload(error=_error_response(
-            "POST body missing, invalid Content-Type, or JSON object has no query: send "
-            '{"query": "...", "variables": {...}} as application/json',
-            "BAD_REQUEST",
-        ))
+        return Payload(
+            error=_error_response(
+                "POST body missing, invalid Content-Type, or JSON object has no query: send "
+                '{"query": "...", "variables": {...}} as application/json',
+                "BAD_REQUEST",
+            )
+        )
     variables = raw.get("variables")
     if isinstance(variables, str):
         # Prefect 1.4.1 sends json.dumps(None) == "null"; Apollo decodes string variables.
         try:
             variables = json.loads(variables)
         except ValueError:
-            return Payload(raw["query"], error=_error_response(
-                "Variables are invalid JSON.", "BAD_REQUEST"
-            ))
+            return Payload(raw["query"], error=_error_response("Variables are invalid JSON.", "BAD_REQUEST"))
     if variables is not None and not isinstance(variables, dict):
-        return Payload(raw["query"], error=_error_response(
-            "Variables must be a JSON object.", "BAD_REQUEST"
-        ))
+        return Payload(raw["query"], error=_error_response("Variables must be a JSON object.", "BAD_REQUEST"))
     operation_name = raw.get("operationName")
-    return Payload(
-        raw["query"], variables, operation_name if isinstance(operation_name, str) else None
-    )
+    return Payload(raw["query"], variables, operation_name if isinstance(operation_name, str) else None)
 
 
 async def payload_of(request: web.Request) -> Payload:
@@ -189,15 +185,11 @@ def _depth(
             name = selection.name.value
             if name in fragments and name not in seen:
                 fragment = fragments[name]
-                deepest = max(
-                    deepest, _depth(fragment.selection_set, fragments, depth, seen | {name})
-                )
+                deepest = max(deepest, _depth(fragment.selection_set, fragments, depth, seen | {name}))
     return deepest
 
 
-async def run_graphql(
-    schema: GraphQLSchema, database: Database, payload: Payload
-) -> web.Response:
+async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payload) -> web.Response:
     """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
     try:
         document = parse(payload.query)

@@ -45,6 +45,28 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def create_indexes(connection: sqlite3.Connection, table: str | None = None) -> None:
+    """Create the indexes (of one table, or all) if missing."""
+    for table_name, columns in _INDEXES:
+        if table is None or table_name == table:
+            cols = ", ".join(quote(column) for column in columns)
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {quote(index_name(table_name, columns))} "
+                f"ON {quote(table_name)} ({cols})"
+            )
+
+
+def drop_indexes(connection: sqlite3.Connection, table: str) -> None:
+    """Drop the secondary indexes of ``table`` (bulk loads rebuild them afterwards, faster)."""
+    for table_name, columns in _INDEXES:
+        if table_name == table:
+            connection.execute(f"DROP INDEX IF EXISTS {quote(index_name(table_name, columns))}")
+
+
+def index_name(table: str, columns: tuple[str, ...]) -> str:
+    return f"ix_{table}_{'_'.join(columns)}"
+
+
 def _create_table_sql(table: Table) -> str:
     columns = []
     for column in table.columns.values():
@@ -89,12 +111,7 @@ class Database:
         tables = all_tables()
         for name in insertion_order():
             connection.execute(_create_table_sql(tables[name]))
-        for table_name, columns in _INDEXES:
-            index = f"ix_{table_name}_{'_'.join(columns)}"
-            cols = ", ".join(quote(column) for column in columns)
-            connection.execute(
-                f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(table_name)} ({cols})"
-            )
+        create_indexes(connection)
         self._connection = connection
 
     async def close(self) -> None:

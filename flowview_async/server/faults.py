@@ -114,16 +114,11 @@ class FaultPlan:
                 script.append(ScriptedFault(None if kind == "ok" else fault, count))
         total = sum(rule.probability for rule in random_faults)
         if total > 1.0 + 1e-9:
-            raise InvalidArgumentError(
-                f"fault probabilities add up to {total:g}; keep their sum at most 1"
-            )
+            raise InvalidArgumentError(f"fault probabilities add up to {total:g}; keep their sum at most 1")
         return cls(tuple(random_faults), tuple(script))
 
     def spec(self) -> str:
-        items = [
-            f"{'ok' if step.fault is None else step.fault.spec()}*{step.count}"
-            for step in self.script
-        ]
+        items = [f"{'ok' if step.fault is None else step.fault.spec()}*{step.count}" for step in self.script]
         items += [f"{rule.fault.spec()}:{rule.probability:g}" for rule in self.random_faults]
         return ",".join(items)
 
@@ -195,7 +190,8 @@ async def apply_fault(fault: Fault, request: web.Request, handler: Handler) -> w
         )
     if fault.kind == "nonjson":
         return web.Response(
-            status=200, text="<html><body>Gateway hiccup (injected)</body></html>",
+            status=200,
+            text="<html><body>Gateway hiccup (injected)</body></html>",
             content_type="text/html",
         )
     if fault.kind == "api_error":

@@ -52,7 +52,7 @@ _SCALAR_DESCRIPTIONS = {
 
 def shipped_fixture_names() -> list[str]:
     """Names of the fixtures shipped with the package (``inspecting-flow-runs``, ...)."""
-    folder = resources.files("flowview_async").joinpath("server", "fixtures")
+    folder = resources.files("flowview_async") / "server" / "fixtures"
     return sorted(
         entry.name.removesuffix(".json").replace("_", "-")
         for entry in folder.iterdir()
@@ -63,7 +63,7 @@ def shipped_fixture_names() -> list[str]:
 def shipped_fixture_path(name: str) -> Path:
     """The file of a shipped fixture, e.g. ``shipped_fixture_path("inspecting-flow-runs")``."""
     file_name = name.replace("-", "_") + ".json"
-    path = Path(str(resources.files("flowview_async").joinpath("server", "fixtures", file_name)))
+    path = Path(str(resources.files("flowview_async") / "server" / "fixtures" / file_name))
     if not path.is_file():
         raise FixtureError(
             f"there is no shipped fixture named {name!r}; shipped fixtures: "
@@ -146,7 +146,9 @@ def _sync_states(rows: _Rows, now: str) -> None:
             run.setdefault("id", str(uuid.uuid4()))
             try:
                 complete_state_columns(
-                    run, state_key="state", message_key="state_message",
+                    run,
+                    state_key="state",
+                    message_key="state_message",
                     start_key="state_start_time",
                 )
                 history = states_by_run.get(str(run["id"]).lower())
@@ -196,8 +198,7 @@ def prepare_fixture(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any
     for name in insertion_order():
         if rows.of(name):
             prepared[name] = [
-                _storage_row(tables[name], index, row, now)
-                for index, row in enumerate(rows.of(name))
+                _storage_row(tables[name], index, row, now) for index, row in enumerate(rows.of(name))
             ]
     for name, table_rows in prepared.items():
         if "id" in tables[name].columns:
@@ -205,8 +206,7 @@ def prepare_fixture(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any
             for index, row in enumerate(table_rows):
                 if row["id"] in seen:
                     raise FixtureError(
-                        f"{name}[{index}].id: id {row['id']} is already used by "
-                        f"{name}[{seen[row['id']]}]"
+                        f"{name}[{index}].id: id {row['id']} is already used by {name}[{seen[row['id']]}]"
                     )
                 seen[row["id"]] = index
     return prepared
@@ -220,9 +220,7 @@ def _existing_ids(connection: sqlite3.Connection, table: str, ids: Iterable[str]
         marks = ", ".join("?" * len(chunk))
         found.update(
             row[0]
-            for row in connection.execute(
-                f"SELECT id FROM {quote(table)} WHERE id IN ({marks})", chunk
-            )
+            for row in connection.execute(f"SELECT id FROM {quote(table)} WHERE id IN ({marks})", chunk)
         )
     return found
 
@@ -238,9 +236,7 @@ def insert_prepared(
             clashes = _existing_ids(connection, name, (row["id"] for row in rows))
             for index, row in enumerate(rows):
                 if row["id"] in clashes:
-                    raise FixtureError(
-                        f"{name}[{index}].id: a {name} with id {row['id']} is already loaded"
-                    )
+                    raise FixtureError(f"{name}[{index}].id: a {name} with id {row['id']} is already loaded")
         for column, target in table.foreign_keys().items():
             in_fixture = {row["id"] for row in prepared.get(target, [])}
             referenced = {row[column] for row in rows if row[column] is not None}

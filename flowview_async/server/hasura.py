@@ -96,7 +96,7 @@ class Compiler:
         object_type = self._object_type(field)
         row = self._row_json(table, alias, object_type, self._context.fields(object_type, field.nodes))
         key = self._value(table.columns["id"], field.arguments["id"])
-        return f"SELECT {row} FROM {quote(table.name)} AS {alias} WHERE {alias}.\"id\" = {key}"
+        return f'SELECT {row} FROM {quote(table.name)} AS {alias} WHERE {alias}."id" = {key}'
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -124,8 +124,7 @@ class Compiler:
     @staticmethod
     def _join(relationship: Relationship, parent_alias: str, alias: str) -> str:
         return (
-            f"{alias}.{quote(relationship.remote_column)} = "
-            f"{parent_alias}.{quote(relationship.local_column)}"
+            f"{alias}.{quote(relationship.remote_column)} = {parent_alias}.{quote(relationship.local_column)}"
         )
 
     def _json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
@@ -180,9 +179,7 @@ class Compiler:
                 return self._list(target, field, join=(relationship, alias))
             child = self._alias()
             child_type = self._object_type(field)
-            row = self._row_json(
-                target, child, child_type, self._context.fields(child_type, field.nodes)
-            )
+            row = self._row_json(target, child, child_type, self._context.fields(child_type, field.nodes))
             return (
                 f"json((SELECT {row} FROM {quote(target.name)} AS {child} "
                 f"WHERE {self._join(relationship, alias, child)}))"
@@ -197,9 +194,7 @@ class Compiler:
             "not-supported",
         )
 
-    def _list(
-        self, table: Table, field: SelectedField, join: tuple[Relationship, str] | None
-    ) -> str:
+    def _list(self, table: Table, field: SelectedField, join: tuple[Relationship, str] | None) -> str:
         alias = self._alias()
         object_type = self._object_type(field)
         row = self._row_json(table, alias, object_type, self._context.fields(object_type, field.nodes))
@@ -280,9 +275,7 @@ class Compiler:
 
     # --- aggregates ---------------------------------------------------------------------------
 
-    def _aggregate(
-        self, table: Table, field: SelectedField, join: tuple[Relationship, str] | None
-    ) -> str:
+    def _aggregate(self, table: Table, field: SelectedField, join: tuple[Relationship, str] | None) -> str:
         alias, outer = self._alias(), self._alias()
         aggregate_type = self._object_type(field)
         extra_columns: list[str] = []
@@ -295,9 +288,7 @@ class Compiler:
                 row = self._row_json(table, alias, node_type, self._context.fields(node_type, sub.nodes))
                 column = f"j{len(extra_columns)}"
                 extra_columns.append(f"{row} AS {column}")
-                pairs.append(
-                    (sub.key, f"coalesce(json_group_array(json({outer}.{column})), '[]')")
-                )
+                pairs.append((sub.key, f"coalesce(json_group_array(json({outer}.{column})), '[]')"))
             elif sub.name == "aggregate":
                 pairs.append((sub.key, self._aggregate_fields(table, outer, sub)))
         select = ", ".join([f"{alias}.*", *extra_columns])
@@ -350,15 +341,11 @@ class Compiler:
                 continue
             if key == "_and":
                 parts.append(
-                    "(" + " AND ".join(self._where(table, alias, v) for v in value) + ")"
-                    if value
-                    else "1"
+                    "(" + " AND ".join(self._where(table, alias, v) for v in value) + ")" if value else "1"
                 )
             elif key == "_or":
                 parts.append(
-                    "(" + " OR ".join(self._where(table, alias, v) for v in value) + ")"
-                    if value
-                    else "0"
+                    "(" + " OR ".join(self._where(table, alias, v) for v in value) + ")" if value else "0"
                 )
             elif key == "_not":
                 parts.append(f"NOT ({self._where(table, alias, value)})")
@@ -375,8 +362,9 @@ class Compiler:
                     f"AND {self._where(target, child, value)})"
                 )
             else:
-                raise QueryError(f'field "{key}" not found in type: "{table.name}_bool_exp"',
-                                 "validation-failed")
+                raise QueryError(
+                    f'field "{key}" not found in type: "{table.name}_bool_exp"', "validation-failed"
+                )
         return "(" + " AND ".join(parts) + ")" if parts else "1"
 
     def _comparisons(self, column: Column, expression: str, operators: Mapping[str, Any]) -> list[str]:
@@ -407,27 +395,21 @@ class Compiler:
                 parts.append(f"jsonb_has_key({expression}, {self._bind(value)})")
             elif operator in ("_has_keys_any", "_has_keys_all"):
                 keys = self._bind(json.dumps(list(value)))
-                parts.append(
-                    f"jsonb_has_keys({expression}, {keys}, {int(operator == '_has_keys_all')})"
-                )
+                parts.append(f"jsonb_has_keys({expression}, {keys}, {int(operator == '_has_keys_all')})")
             else:
                 raise QueryError(f"operator {operator} is not supported", "not-supported")
         return parts
 
     # --- order_by -------------------------------------------------------------------------------
 
-    def _order_terms(
-        self, table: Table, alias: str, order_by: Sequence[Mapping[str, Any]]
-    ) -> list[str]:
+    def _order_terms(self, table: Table, alias: str, order_by: Sequence[Mapping[str, Any]]) -> list[str]:
         terms = []
         for item in order_by:
             for expression, direction in self._order_expressions(table, alias, item):
                 terms.append(f"{expression} {_DIRECTIONS[direction]}")
         return terms
 
-    def _order_expressions(
-        self, table: Table, alias: str, item: Mapping[str, Any]
-    ) -> list[tuple[str, str]]:
+    def _order_expressions(self, table: Table, alias: str, item: Mapping[str, Any]) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         for key, value in item.items():
             if value is None:
@@ -456,8 +438,7 @@ class Compiler:
                         continue
                     child = self._alias()
                     source = (
-                        f"FROM {quote(target.name)} AS {child} "
-                        f"WHERE {self._join(relationship, alias, child)}"
+                        f"FROM {quote(target.name)} AS {child} WHERE {self._join(relationship, alias, child)}"
                     )
                     if function == "count":
                         found.append((f"(SELECT count(*) {source})", spec))
@@ -468,8 +449,7 @@ class Compiler:
                         aggregate = _aggregate_sql(function, f"{child}.{quote(column)}")
                         found.append((f"(SELECT {aggregate} {source})", direction))
                 continue
-            raise QueryError(f'field "{key}" not found in type: "{table.name}_order_by"',
-                             "validation-failed")
+            raise QueryError(f'field "{key}" not found in type: "{table.name}_order_by"', "validation-failed")
         return found
 
 

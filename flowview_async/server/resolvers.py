@@ -8,7 +8,7 @@ pick values by response key (:func:`field_resolver`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
@@ -18,6 +18,10 @@ from flowview_async.server.hasura import Compiler, QueryError
 from flowview_async.server.selection import QueryContext, SelectedField
 from flowview_async.server.tables import Table, all_tables
 from flowview_async.server.values import normalize_uuid
+
+if TYPE_CHECKING:
+    # Generic in graphql-core 3.3, a plain NamedTuple in 3.2: only subscript it for the checker.
+    Info: TypeAlias = GraphQLResolveInfo[Any]
 
 SERVER_VERSION = "2022.09.23"
 PREFECT_CORE_VERSION = "1.4.1"
@@ -47,11 +51,26 @@ STATE_PARENTS: dict[str, list[str]] = {
     "Cancelled": ["Finished", "State"],
 }
 STATE_COLORS = {
-    "Failed": "#eb0000", "Pending": "#d3d3d3", "Scheduled": "#ffd700", "Retrying": "#FFFF00",
-    "Resume": "#ffd700", "Queued": "#ffd700", "Submitted": "#ffd700", "Paused": "#99CCFF",
-    "Running": "#00ffff", "Finished": "#003ccb", "Success": "#008000", "Cancelled": "#bdbdbd",
-    "Cached": "#ffa500", "TriggerFailed": "#c42800", "Skipped": "#f0fff0", "TimedOut": "#cdff00",
-    "Mapped": "#97f9fe", "Looped": "#bdbdbd", "Cancelling": "#bdbdbd", "ClientFailed": "#eb0000",
+    "Failed": "#eb0000",
+    "Pending": "#d3d3d3",
+    "Scheduled": "#ffd700",
+    "Retrying": "#FFFF00",
+    "Resume": "#ffd700",
+    "Queued": "#ffd700",
+    "Submitted": "#ffd700",
+    "Paused": "#99CCFF",
+    "Running": "#00ffff",
+    "Finished": "#003ccb",
+    "Success": "#008000",
+    "Cancelled": "#bdbdbd",
+    "Cached": "#ffa500",
+    "TriggerFailed": "#c42800",
+    "Skipped": "#f0fff0",
+    "TimedOut": "#cdff00",
+    "Mapped": "#97f9fe",
+    "Looped": "#bdbdbd",
+    "Cancelling": "#bdbdbd",
+    "ClientFailed": "#eb0000",
     "ValidationFailed": "#eb0000",
 }
 
@@ -64,14 +83,14 @@ class RequestContext:
     raw_variables: Mapping[str, Any]
 
 
-def field_resolver(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+def field_resolver(source: Any, info: Info, **_: Any) -> Any:
     """Nested values were built by SQL under their response keys (aliases included)."""
     if isinstance(source, Mapping):
         return source.get(info.path.key)
     return getattr(source, info.field_name, None)
 
 
-def _query_context(info: GraphQLResolveInfo) -> QueryContext:
+def _query_context(info: Info) -> QueryContext:
     context: RequestContext = info.context
     return QueryContext(
         schema=info.schema,
@@ -81,7 +100,7 @@ def _query_context(info: GraphQLResolveInfo) -> QueryContext:
     )
 
 
-def _root_field(info: GraphQLResolveInfo) -> SelectedField:
+def _root_field(info: Info) -> SelectedField:
     definition = info.parent_type.fields[info.field_name]
     # Re-read the arguments through QueryContext so order_by keeps its written key order.
     arguments = _query_context(info).arguments(definition, info.field_nodes[0])
@@ -89,7 +108,7 @@ def _root_field(info: GraphQLResolveInfo) -> SelectedField:
     return SelectedField(str(info.path.key), info.field_name, definition, arguments, nodes)
 
 
-def _as_graphql_error(error: QueryError, info: GraphQLResolveInfo) -> GraphQLError:
+def _as_graphql_error(error: QueryError, info: Info) -> GraphQLError:
     # Hasura reports execution errors with a JSON path and a code; Apollo passes them through.
     return GraphQLError(
         error.message,
@@ -106,7 +125,7 @@ def _as_graphql_error(error: QueryError, info: GraphQLResolveInfo) -> GraphQLErr
 def _table_resolver(
     table: Table, build: Callable[[Compiler, Table, SelectedField], str]
 ) -> Callable[..., Awaitable[Any]]:
-    async def resolve(_root: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    async def resolve(_root: Any, info: Info, **_: Any) -> Any:
         context: RequestContext = info.context
         compiler = Compiler(_query_context(info), all_tables())
         try:
@@ -118,7 +137,7 @@ def _table_resolver(
     return resolve
 
 
-async def _mapped_children(_root: Any, info: GraphQLResolveInfo, task_run_id: str) -> Any:
+async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
     context: RequestContext = info.context
     try:
         run_id = normalize_uuid(task_run_id)
@@ -142,7 +161,7 @@ async def _mapped_children(_root: Any, info: GraphQLResolveInfo, task_run_id: st
     }
 
 
-async def _get_task_run_info(_root: Any, info: GraphQLResolveInfo, task_run_id: str) -> Any:
+async def _get_task_run_info(_root: Any, info: Info, task_run_id: str) -> Any:
     context: RequestContext = info.context
     try:
         run_id = normalize_uuid(task_run_id)

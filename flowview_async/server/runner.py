@@ -169,9 +169,7 @@ class LocalBackend:
         Returns the run's new version.
         """
         if table not in RUN_TABLES:
-            raise InvalidArgumentError(
-                f"set_state works on 'flow_run' or 'task_run', not {table!r}"
-            )
+            raise InvalidArgumentError(f"set_state works on 'flow_run' or 'task_run', not {table!r}")
         try:
             moment = normalize_timestamp(timestamp) if timestamp is not None else utc_now()
             key = str(uuid.UUID(str(run_id)))
@@ -190,9 +188,7 @@ class LocalBackend:
             raise missing(f"set_state: no {table} with id {key} is loaded in the local backend")
         return version
 
-    async def seed_synthetic(
-        self, *, flow_runs: int, task_runs: int, logs: int, seed: int = 0
-    ) -> list[str]:
+    async def seed_synthetic(self, *, flow_runs: int, task_runs: int, logs: int, seed: int = 0) -> list[str]:
         """Generate ``flow_runs`` runs x ``task_runs`` task runs x ``logs`` log lines each.
 
         See :mod:`flowview_async.server.synthetic`; returns the flow run ids in creation order.

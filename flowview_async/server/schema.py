@@ -13,7 +13,7 @@ SDL_RESOURCE = "prefect_server_schema.graphql"
 @functools.cache
 def load_sdl() -> str:
     """The bundled SDL text (the same file the SDK validates its queries against)."""
-    return resources.files("flowview_async").joinpath("resources", SDL_RESOURCE).read_text("utf-8")
+    return (resources.files("flowview_async") / "resources" / SDL_RESOURCE).read_text("utf-8")
 
 
 def build_server_schema() -> GraphQLSchema:

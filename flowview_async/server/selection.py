@@ -55,9 +55,7 @@ class QueryContext:
     variable_values: Any
     raw_variables: Mapping[str, Any]
 
-    def fields(
-        self, parent_type: GraphQLObjectType, nodes: Sequence[FieldNode]
-    ) -> list[SelectedField]:
+    def fields(self, parent_type: GraphQLObjectType, nodes: Sequence[FieldNode]) -> list[SelectedField]:
         """The fields selected under ``nodes`` (all of one response key), in document order."""
         grouped: dict[str, list[FieldNode]] = {}
         for node in nodes:
@@ -67,9 +65,7 @@ class QueryContext:
         for key, field_nodes in grouped.items():
             name = field_nodes[0].name.value
             definition = parent_type.fields.get(name)
-            arguments = (
-                self.arguments(definition, field_nodes[0]) if definition is not None else {}
-            )
+            arguments = self.arguments(definition, field_nodes[0]) if definition is not None else {}
             selected.append(SelectedField(key, name, definition, arguments, tuple(field_nodes)))
         return selected
 
@@ -118,7 +114,7 @@ class QueryContext:
     def _keep_written_order(self, arguments: dict[str, Any], node: FieldNode) -> dict[str, Any]:
         if "order_by" not in arguments:
             return arguments
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             if argument.name.value == "order_by":
                 ordered = _reorder(arguments["order_by"], argument.value, self.raw_variables)
                 return {**arguments, "order_by": ordered}
@@ -131,7 +127,10 @@ def _reorder(value: Any, ast: ValueNode | None, raw_variables: Mapping[str, Any]
         return _reorder_like(value, raw_variables.get(ast.name.value))
     if isinstance(value, list):
         if isinstance(ast, ListValueNode):
-            return [_reorder(item, item_ast, raw_variables) for item, item_ast in zip(value, ast.values, strict=False)]
+            return [
+                _reorder(item, item_ast, raw_variables)
+                for item, item_ast in zip(value, ast.values, strict=False)
+            ]
         # A single object given where a list is expected (GraphQL list coercion).
         return [_reorder(item, ast, raw_variables) for item in value]
     if isinstance(value, dict) and isinstance(ast, ObjectValueNode):

@@ -87,8 +87,7 @@ def _contains(container: Any, contained: Any, top_level: bool = True) -> bool:
     if isinstance(container, list):
         if isinstance(contained, list):
             return all(
-                any(_contains(item, wanted, top_level=False) for item in container)
-                for wanted in contained
+                any(_contains(item, wanted, top_level=False) for item in container) for wanted in contained
             )
         # Postgres special case: a top-level array contains a bare primitive it holds.
         return top_level and not isinstance(contained, dict) and contained in container

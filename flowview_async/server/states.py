@@ -18,9 +18,26 @@ from flowview_async.server.values import canonical_json, normalize_timestamp
 PREFECT_VERSION = "1.4.1"
 STATE_NAMES = frozenset(
     {
-        "Pending", "Scheduled", "Paused", "Resume", "Retrying", "Submitted", "Queued",
-        "ClientFailed", "Running", "Cancelling", "Finished", "Success", "Cached", "Mapped",
-        "Skipped", "Looped", "Failed", "TimedOut", "TriggerFailed", "ValidationFailed",
+        "Pending",
+        "Scheduled",
+        "Paused",
+        "Resume",
+        "Retrying",
+        "Submitted",
+        "Queued",
+        "ClientFailed",
+        "Running",
+        "Cancelling",
+        "Finished",
+        "Success",
+        "Cached",
+        "Mapped",
+        "Skipped",
+        "Looped",
+        "Failed",
+        "TimedOut",
+        "TriggerFailed",
+        "ValidationFailed",
         "Cancelled",
     }
 )
@@ -62,8 +79,7 @@ def serialized_state(state: str, message: str | None = None, start_time: str | N
     return result
 
 
-def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: str,
-                           start_key: str) -> None:
+def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: str, start_key: str) -> None:
     """Make ``state``/``message``/``start_time`` and ``serialized_state`` of one row agree.
 
     Works for a state row (``state``, ``message``, ``start_time``) and for a run row
@@ -72,9 +88,7 @@ def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: 
     serialized = row.get("serialized_state")
     if serialized is not None:
         if not isinstance(serialized, dict) or not isinstance(serialized.get("type"), str):
-            raise StateError(
-                "serialized_state", "serialized_state must be an object with a string 'type'"
-            )
+            raise StateError("serialized_state", "serialized_state must be an object with a string 'type'")
         kind = serialized["type"]
         if kind not in STATE_NAMES:
             raise StateError("serialized_state", f"type {kind!r} is not a Prefect 1 state")
@@ -82,8 +96,7 @@ def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: 
             row[state_key] = kind
         elif row[state_key] != kind:
             raise StateError(
-                state_key, f"{state_key} {row[state_key]!r} disagrees with serialized_state "
-                f"type {kind!r}"
+                state_key, f"{state_key} {row[state_key]!r} disagrees with serialized_state type {kind!r}"
             )
         if message_key not in row:
             row[message_key] = serialized.get("message")
@@ -92,9 +105,7 @@ def complete_state_columns(row: dict[str, Any], *, state_key: str, message_key: 
     elif row.get(state_key) is not None:
         if not isinstance(row[state_key], str):
             raise StateError(state_key, f"{state_key} must be a state class name")
-        row["serialized_state"] = serialized_state(
-            row[state_key], row.get(message_key), row.get(start_key)
-        )
+        row["serialized_state"] = serialized_state(row[state_key], row.get(message_key), row.get(start_key))
 
 
 def _timestamp(row: Mapping[str, Any], key: str, default: str) -> str:
@@ -109,6 +120,7 @@ def _timestamp(row: Mapping[str, Any], key: str, default: str) -> str:
 
 def apply_latest_state(run: dict[str, Any], states: list[dict[str, Any]], now: str) -> None:
     """Copy the newest state row onto ``run`` and derive start/end times, filling gaps only."""
+
     def order(row: dict[str, Any]) -> tuple[int, str]:
         return (int(row.get("version") or 0), _timestamp(row, "timestamp", now))
 
@@ -155,11 +167,9 @@ def append_state(
     Returns the new version, or None when no such run exists.
     """
     state_table, foreign_key = RUN_TABLES[run_table]
-    row = {"serialized_state": serialized}
+    row: dict[str, Any] = {"serialized_state": serialized}
     complete_state_columns(row, state_key="state", message_key="message", start_key="start_time")
-    found = connection.execute(
-        f'SELECT version FROM "{run_table}" WHERE id = ?', (run_id,)
-    ).fetchone()
+    found = connection.execute(f'SELECT version FROM "{run_table}" WHERE id = ?', (run_id,)).fetchone()
     if found is None:
         return None
     version = int(found[0] or 0) + 1
@@ -170,8 +180,18 @@ def append_state(
         f'INSERT INTO "{state_table}" (id, "{foreign_key}", timestamp, state, message, result, '
         "start_time, serialized_state, created, updated, version) "
         "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-        (new_id, run_id, timestamp, row["state"], row.get("message"), start_text, document,
-         timestamp, timestamp, version),
+        (
+            new_id,
+            run_id,
+            timestamp,
+            row["state"],
+            row.get("message"),
+            start_text,
+            document,
+            timestamp,
+            timestamp,
+            version,
+        ),
     )
     state = row["state"]
     connection.execute(
@@ -181,8 +201,21 @@ def append_state(
         "start_time = CASE WHEN ? THEN min(coalesce(start_time, ?), ?) ELSE start_time END, "
         "end_time = CASE WHEN ? THEN max(coalesce(end_time, ?), ?) ELSE end_time END "
         "WHERE id = ?",
-        (version, state, document, row.get("message"), timestamp, start_text, timestamp,
-         int(state == "Running"), timestamp, timestamp,
-         int(state in END_STATES), timestamp, timestamp, run_id),
+        (
+            version,
+            state,
+            document,
+            row.get("message"),
+            timestamp,
+            start_text,
+            timestamp,
+            int(state == "Running"),
+            timestamp,
+            timestamp,
+            int(state in END_STATES),
+            timestamp,
+            timestamp,
+            run_id,
+        ),
     )
     return version

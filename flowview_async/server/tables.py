@@ -79,9 +79,7 @@ _ARRAY_FK_OVERRIDES: dict[tuple[str, str], str] = {
 }
 
 ScalarName = Literal["uuid", "String", "Int", "Float", "Boolean", "timestamptz", "jsonb", "interval"]
-_KNOWN_SCALARS = frozenset(
-    {"uuid", "String", "Int", "Float", "Boolean", "timestamptz", "jsonb", "interval"}
-)
+_KNOWN_SCALARS = frozenset({"uuid", "String", "Int", "Float", "Boolean", "timestamptz", "jsonb", "interval"})
 
 
 @attrs.frozen
@@ -124,11 +122,7 @@ class Table:
 
     def foreign_keys(self) -> dict[str, str]:
         """Columns of this table that point at another table's ``id``: column -> target table."""
-        keys = {
-            rel.local_column: rel.target
-            for rel in self.relationships.values()
-            if rel.kind == "object"
-        }
+        keys = {rel.local_column: rel.target for rel in self.relationships.values() if rel.kind == "object"}
         keys.update(_FOREIGN_KEYS_WITHOUT_RELATIONSHIP.get(self.name, {}))
         return keys
 
@@ -165,9 +159,7 @@ def _build_table(schema: GraphQLSchema, name: str, table_names: set[str]) -> Tab
             inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             if isinstance(inner, GraphQLList):
                 remote = _ARRAY_FK_OVERRIDES.get((name, field_name), f"{name}_id")
-                relationships[field_name] = Relationship(
-                    field_name, "array", named.name, "id", remote
-                )
+                relationships[field_name] = Relationship(field_name, "array", named.name, "id", remote)
             else:
                 relationships[field_name] = Relationship(
                     field_name, "object", named.name, f"{field_name}_id", "id"
