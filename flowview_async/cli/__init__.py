@@ -19,3 +19,9 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+# Subcommands register themselves here (imported last: they need `cli` defined).
+from flowview_async.cli.serve import serve  # noqa: E402
+
+cli.add_command(serve)

@@ -1,0 +1,127 @@
+"""``flowview serve``: run the local Prefect Server-compatible backend until interrupted.
+
+The first line on stdout is the URL it listens on (flushed at once, so scripts and tests can read it
+and connect); everything else goes to stderr. SIGINT and SIGTERM stop it cleanly with exit code 0.
+A fixture or option that cannot work is reported in one line, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import click
+
+from flowview_async.errors import FixtureError, UsageError
+from flowview_async.server.runner import LocalBackend
+from flowview_async.server.synthetic import parse_synthetic_spec
+
+
+async def _serve_until_stopped(
+    backend: LocalBackend, synthetic: tuple[int, int, int] | None, seed: int
+) -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Handlers go in before the URL is printed: whoever reads it may signal us at once.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
+            loop.add_signal_handler(signum, stopped.set)
+    try:
+        async with backend:
+            if synthetic is not None:
+                runs, tasks, logs = synthetic
+                await backend.seed_synthetic(flow_runs=runs, task_runs=tasks, logs=logs, seed=seed)
+            # The URL comes first and alone on stdout, once the data is ready to be queried.
+            click.echo(backend.url)
+            sys.stdout.flush()
+            click.echo(f"Serving GraphQL at {backend.graphql_url} (Ctrl+C to stop)", err=True)
+            await stopped.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+
+
+@click.command("serve")
+@click.option(
+    "--fixture",
+    default="inspecting-flow-runs",
+    show_default=True,
+    metavar="FILE|NAME",
+    help="Fixture to load: a JSON file, or the name of a shipped fixture.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=int, default=4200, show_default=True, help="Port to listen on; 0 picks a free one."
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite file to keep the data in (default: in memory).",
+)
+@click.option(
+    "--latency-ms", type=float, default=0.0, show_default=True, help="Latency added to every GraphQL request."
+)
+@click.option(
+    "--jitter-ms",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Random extra latency, uniform in 0..N ms.",
+)
+@click.option(
+    "--faults",
+    default=None,
+    metavar="SPEC",
+    help='Fault plan, e.g. "500:0.1,429:0.05,reset:0.02" or "503*2".',
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the fault, latency and synthetic-data generators.",
+)
+@click.option(
+    "--synthetic",
+    default=None,
+    metavar="RUNSxTASKSxLOGS",
+    help="Also generate synthetic runs, e.g. 100x10x1000 (1M log lines).",
+)
+def serve(
+    fixture: str,
+    host: str,
+    port: int,
+    db_path: str | None,
+    latency_ms: float,
+    jitter_ms: float,
+    faults: str | None,
+    seed: int,
+    synthetic: str | None,
+) -> None:
+    """Serve a Prefect Server 1.x-compatible GraphQL API from a fixture."""
+    try:
+        shape = parse_synthetic_spec(synthetic) if synthetic else None
+        backend = LocalBackend(
+            fixture,
+            db_path=db_path,
+            host=host,
+            port=port,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            faults=faults,
+            seed=seed,
+        )
+        asyncio.run(_serve_until_stopped(backend, shape, seed))
+    except (FixtureError, UsageError) as error:
+        click.echo(f"flowview serve: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:
+        click.echo(f"flowview serve: cannot listen on {host}:{port}: {error.strerror}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:  # a second Ctrl+C while shutting down
+        pass
