@@ -14,7 +14,8 @@ What it adds (names never collide with pytest-recording's ``vcr*``/``--record-mo
 - fixtures: ``flowview_recorder`` (the :class:`~flowview_async.recording.Recorder` of the test:
   assert ``all_played``, ``calls("FlowRun")``...), ``flowview_client`` (a ``Client`` recording
   or replaying through it), ``flowview_backend`` (the local backend, started only when a test
-  records), ``flowview_record_mode`` and ``flowview_cassette_path``.
+  records), ``flowview_api_url`` (override it to record from another server),
+  ``flowview_record_mode`` and ``flowview_cassette_path``.
 
 A flowview cassette is scoped to the client's own session, so it coexists with pytest-recording
 in one run (its ``--block-network`` included: replay opens no socket). Do not put both a
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 MARKER = "flowview_cassette"
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 ENV_RECORD_MODE = "FLOWVIEW_RECORD_MODE"
-# Never resolved: a replay-only client must not reach any network.
-REPLAY_ONLY_URL = "http://flowview-replay.invalid/graphql"
 
 _UNSAFE_NAME = re.compile(r"[<>?%*:|\"'/\\]")  # pytest-recording's forbidden characters
 
@@ -145,26 +144,45 @@ async def flowview_recorder(
 async def flowview_backend() -> AsyncIterator[Any]:
     """The project's local Prefect Server-compatible backend (doc fixture) on 127.0.0.1."""
     # By name: the backend is a separate part of the project, loaded only by tests that record.
-    server: Any = importlib.import_module("flowview_async.server")
-    async with server.LocalBackend() as backend:
+    runner: Any = importlib.import_module("flowview_async.server.runner")
+    async with runner.LocalBackend("inspecting-flow-runs") as backend:
         yield backend
+
+
+@pytest.fixture
+def flowview_api_url(
+    request: pytest.FixtureRequest, flowview_record_mode: str, flowview_cassette_path: Path
+) -> str | None:
+    """Where ``flowview_client`` records from: :func:`flowview_backend`, or ``None`` to replay.
+
+    Override it to record from another server. Decided before the test runs (mode ``none``, or
+    ``once`` with an existing cassette, replays), so no backend is started for a replay.
+    """
+    replay_only = flowview_record_mode == "none" or (
+        flowview_record_mode == "once"
+        and flowview_cassette_path.is_file()
+        and flowview_cassette_path.stat().st_size > 0
+    )
+    if replay_only:
+        return None
+    return str(request.getfixturevalue("flowview_backend").url)
 
 
 @_async_fixture
 async def flowview_client(
-    request: pytest.FixtureRequest, flowview_recorder: Recorder
+    flowview_recorder: Recorder, flowview_api_url: str | None
 ) -> AsyncIterator[Client]:
-    """A ``Client`` that records or replays through :func:`flowview_recorder`.
+    """A ``Client`` that records (from :func:`flowview_api_url`) or replays the test's cassette."""
+    from yarl import URL
 
-    When the cassette will be replayed only, no backend is started and the client points at an
-    address that cannot resolve; when it records, :func:`flowview_backend` is started.
-    """
     from flowview_async.client import Client
+    from flowview_async.recording.replay import REPLAY_ONLY_URL
 
-    await flowview_recorder.open()  # the client's own open() is then a no-op for the recorder
-    if flowview_recorder.replaying:
-        url = flowview_recorder.recorded_url or REPLAY_ONLY_URL
-    else:
-        url = request.getfixturevalue("flowview_backend").url
+    url = flowview_api_url
+    if url is None:
+        await flowview_recorder.open()  # the client's own open() is then a no-op for it
+        # The recorded path (it is matched), on a host that never resolves.
+        recorded = flowview_recorder.recorded_url
+        url = str(URL(REPLAY_ONLY_URL).with_path(URL(recorded).path)) if recorded else REPLAY_ONLY_URL
     async with Client(url, recorder=flowview_recorder) as client:
         yield client

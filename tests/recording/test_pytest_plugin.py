@@ -112,3 +112,38 @@ def test_coexists_with_pytest_recording(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     fixtures = project.runpytest_subprocess("--fixtures")
     fixtures.stdout.fnmatch_lines(["*flowview_recorder*", "*flowview_client*", "*vcr_config*"])
+
+
+CLIENT_TEST_MODULE = '''
+import pytest
+from flowview_async import FlowRunView, inspect_flow_run
+
+DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
+
+
+@pytest.mark.flowview_cassette(repeat="error")
+async def test_inspect(flowview_client, flowview_recorder, flowview_record_mode, request):
+    inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=flowview_client)
+    view = await FlowRunView.from_flow_run_id(DOC_FLOW_RUN_ID, client=flowview_client)
+    assert view.name == inspection.flow_run.name
+    if flowview_record_mode == "none":
+        assert flowview_client.replaying
+        assert "flowview_backend" not in request.fixturenames  # no backend was started
+        assert flowview_recorder.calls("FlowRuns") == 2
+        assert flowview_recorder.all_played
+    else:
+        assert flowview_recorder.record_count == flowview_recorder.calls()
+'''
+
+
+def test_flowview_client_records_from_the_backend_and_replays_without_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(test_client_plug=CLIENT_TEST_MODULE)
+    pytester.runpytest_subprocess("--flowview-record-mode=once").assert_outcomes(passed=1)
+    cassette = pytester.path / "cassettes" / "test_client_plug" / "test_inspect.json"
+    assert cassette.is_file()
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
