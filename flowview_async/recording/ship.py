@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from typing import Any
 from flowview_async.recording.modes import RecordMode
 from flowview_async.recording.recorder import Recorder
 
-__all__ = ["DOC_FLOW_RUN_ID", "SHIPPED", "SYNTHETIC_SHAPE", "record_shipped"]
+__all__ = [
+    "DOC_FLOW_RUN_ID", "SHIPPED", "SYNTHETIC_SHAPE", "record_shipped", "reproducible_fixture",
+]
 
 DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
 # One flow run with hundreds of task runs and thousands of log lines (runs, task runs, logs per task).
@@ -32,6 +35,23 @@ SYNTHETIC_SHAPE = {"flow_runs": 1, "task_runs": 300, "logs": 10, "seed": 4}
 # Prefect Server's default address: what a user's own recording would show.
 RECORDED_ORIGIN = "http://localhost:4200"
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "cassettes"
+_FIXTURE_IDS = uuid.UUID("5e1d1b0e-6a40-4c59-9c43-0c6f0d0a7e11")  # namespace of the ids below
+
+
+def reproducible_fixture() -> dict[str, Any]:
+    """The documentation fixture with an id on every row.
+
+    The fixture leaves log and state ids out, and the backend then draws random ones, as Prefect
+    Server does; a shipped cassette must come out the same on every recording, so ids are derived
+    from each row's table and position instead.
+    """
+    from flowview_async.server.fixtures import read_fixture
+
+    document = read_fixture("inspecting-flow-runs")
+    for table, rows in document.items():
+        for index, row in enumerate(rows):
+            row.setdefault("id", str(uuid.uuid5(_FIXTURE_IDS, f"{table}/{index}")))
+    return document
 
 
 async def _inspect(client: Any, flow_run_id: str) -> None:
@@ -73,7 +93,8 @@ async def record_shipped(name: str, out_dir: Path) -> Path:
                                 canonical_order=True)
             return Client(url, recorder=recorder)
 
-        async with LocalBackend("inspecting-flow-runs") as backend:
+        fixture = await asyncio.to_thread(reproducible_fixture)
+        async with LocalBackend(fixture) as backend:
             await SHIPPED[name](backend, client_for)
         text = await asyncio.to_thread(fresh.read_text, "utf-8")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)

@@ -11,7 +11,12 @@ import pytest
 
 from flowview_async import Client, inspect_flow_run
 from flowview_async.recording import replay
-from flowview_async.recording.ship import DOC_FLOW_RUN_ID, SHIPPED, record_shipped
+from flowview_async.recording.ship import (
+    DOC_FLOW_RUN_ID,
+    SHIPPED,
+    record_shipped,
+    reproducible_fixture,
+)
 from tests.recording.helpers import local_backend
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "cassettes"
@@ -33,7 +38,7 @@ async def test_rerecording_a_shipped_cassette_gives_the_same_file(tmp_path, monk
 
 
 async def test_the_documentation_cassette_replays_the_live_inspection():
-    async with local_backend() as backend, Client(backend.url) as client:
+    async with local_backend(reproducible_fixture()) as backend, Client(backend.url) as client:
         live = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
     async with replay(SHIPPED_DIR / "inspecting-flow-runs.json") as client:
         replayed = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
