@@ -25,3 +25,6 @@ def main() -> None:
 from flowview_async.cli.serve import serve  # noqa: E402
 
 cli.add_command(serve)
+from flowview_async.cli.inspect_command import inspect  # noqa: E402
+
+cli.add_command(inspect)

@@ -1,0 +1,127 @@
+"""What every ``flowview`` subcommand shares: connection options, the client, and the one place
+where asyncio starts and where errors become one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import attrs
+import click
+from rich.console import Console
+
+from flowview_async.cli.exit_codes import UNEXPECTED, exit_code_for
+from flowview_async.client import Client
+from flowview_async.errors import FlowViewError
+from flowview_async.recording import RecordMode, replay
+
+__all__ = ["CommonOptions", "common_options", "run_command", "stdout_console"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_RECORD_MODES = [mode.value for mode in RecordMode]
+
+
+@attrs.frozen(kw_only=True)
+class CommonOptions:
+    """The options every subcommand takes (see :func:`common_options`)."""
+
+    api: str | None = None
+    cassette: Path | None = None
+    record_mode: str | None = None
+    json: bool = False
+    debug: bool = False
+
+    def client(self) -> Client:
+        """The client these options describe.
+
+        A cassette that exists, with no ``--api`` and a replaying record mode, is replayed with no
+        backend and whatever endpoint it was recorded against (so the shipped cassettes work on any
+        machine); otherwise requests go to ``--api`` (or the Prefect settings) and are recorded.
+        """
+        replaying_mode = self.record_mode in (None, RecordMode.ONCE.value, RecordMode.NONE.value)
+        if self.cassette is not None and self.api is None and replaying_mode and self.cassette.exists():
+            return replay(self.cassette)
+        return Client(self.api, cassette=self.cassette, record_mode=self.record_mode)
+
+
+def common_options(command: _F) -> _F:
+    """Add ``--api``, ``--cassette``, ``--record-mode``, ``--json`` and ``--debug`` to a command,
+    handed to it as one ``options: CommonOptions`` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, api: str | None, cassette: Path | None, record_mode: str | None,
+                json_output: bool, debug: bool, **kwargs: Any) -> Any:
+        options = CommonOptions(api=api, cassette=cassette, record_mode=record_mode,
+                                json=json_output, debug=debug)
+        return command(*args, options=options, **kwargs)
+
+    decorators = [
+        click.option("--api", metavar="URL", default=None,
+                     help="GraphQL endpoint of Prefect Server/Cloud 1.x (default: the Prefect "
+                          "settings, PREFECT__SERVER__ENDPOINT, else http://localhost:4200)."),
+        click.option("--cassette", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Record the exchanges to, or replay them from, this vcrpy cassette. An "
+                          "existing cassette without --api is replayed with no backend."),
+        click.option("--record-mode", type=click.Choice(_RECORD_MODES), default=None,
+                     help="How to use --cassette (vcrpy's modes; default: once)."),
+        click.option("--json", "json_output", is_flag=True, help="Print JSON for scripts."),
+        click.option("--debug", is_flag=True,
+                     help="Show tracebacks and the SDK's debug log (retries, requests)."),
+    ]
+    decorated: Any = wrapper
+    for decorator in reversed(decorators):
+        decorated = decorator(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def stdout_console() -> Console:
+    # Made per command, inside it, so that it writes to whatever sys.stdout is then (click's test
+    # runner swaps it). Wide enough for ids when not on a terminal.
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    return Console(highlight=False, width=width, soft_wrap=False)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]) -> NoReturn:
+    """Run ``body`` with an open client in a fresh event loop, then exit with its code.
+
+    Every error the SDK raises becomes one line on stderr and the exit code of its class
+    (see :mod:`flowview_async.cli.exit_codes`); anything else is a bug and says so. ``--debug``
+    adds the traceback.
+    """
+    if options.debug:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("flowview_async").setLevel(logging.DEBUG)
+
+    async def with_client() -> int:
+        async with options.client() as client:
+            return await body(client)
+
+    try:
+        code = asyncio.run(with_client())
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        code = 130
+    except FlowViewError as error:
+        if options.debug:
+            traceback.print_exc()
+        click.echo(f"Error: {_one_line(str(error))}", err=True)
+        code = exit_code_for(error)
+    except Exception as error:
+        if options.debug:
+            traceback.print_exc()
+        click.echo(f"Error: unexpected {type(error).__name__}: {_one_line(str(error))}. This is a "
+                   "bug in flowview: rerun with --debug and report the traceback.", err=True)
+        code = UNEXPECTED
+    raise SystemExit(code)

@@ -1,0 +1,159 @@
+"""Rich renderables for flow runs, states, task runs and log lines (no I/O here)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from flowview_async.flow import FlowView
+from flowview_async.flow_run import FlowRunInspection, FlowRunView
+from flowview_async.logs import FlowRunLog
+from flowview_async.states import State
+from flowview_async.task_run import TaskRunView
+
+__all__ = [
+    "flow_table",
+    "inspection",
+    "log_line",
+    "logs_table",
+    "state_history_table",
+    "state_text",
+    "task_runs_table",
+]
+
+_LEVEL_STYLES = {"CRITICAL": "bold red", "ERROR": "red", "WARNING": "yellow", "DEBUG": "dim"}
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if value else "-"
+
+
+def state_text(state: State) -> Text:
+    """``Success: All reference tasks succeeded.``, the name in the state's own colour."""
+    text = Text(state.name, style=f"bold {state.color}")
+    if state.message:
+        text.append(f": {state.message}")
+    return text
+
+
+def state_history_table(states: Sequence[State]) -> Table:
+    table = Table(title="State history", title_justify="left", expand=False)
+    table.add_column("Time")
+    table.add_column("State")
+    table.add_column("Message", overflow="fold")
+    for state in states:
+        table.add_row(_time(state.timestamp), Text(state.name, style=state.color), state.message or "")
+    return table
+
+
+def flow_table(flow: FlowView) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("Flow", f"{flow.name} ({flow.flow_id})"),
+        ("Project", flow.project_name or "-"),
+        ("Version", "-" if flow.version is None else str(flow.version)),
+        ("Storage", flow.storage_type or "-"),
+        ("Core version", flow.core_version or "-"),
+        ("Labels", ", ".join(flow.labels) or "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _fold_mapped(task_runs: Iterable[TaskRunView]) -> list[tuple[TaskRunView, list[TaskRunView]]]:
+    """Each task run not a mapped child, with the mapped children of its task (in map order).
+
+    Children whose parent is missing are shown under the first of them, so none is hidden.
+    """
+    children: dict[str, list[TaskRunView]] = {}
+    rows: list[TaskRunView] = []
+    for task_run in task_runs:
+        if task_run.is_mapped_child:
+            children.setdefault(task_run.task_id, []).append(task_run)
+        else:
+            rows.append(task_run)
+    parents = {task_run.task_id for task_run in rows}
+    for task_id, orphans in children.items():
+        if task_id not in parents:
+            rows.append(orphans[0])
+            children[task_id] = orphans[1:]
+    return [(row, sorted(children.get(row.task_id, []), key=lambda child: child.map_index))
+            for row in rows]
+
+
+def _children_summary(children: Sequence[TaskRunView]) -> Text:
+    counts = Counter(child.state.name for child in children)
+    colours = {child.state.name: child.state.color for child in children}
+    text = Text(f"{len(children)} mapped: ")
+    for index, (name, count) in enumerate(sorted(counts.items())):
+        if index:
+            text.append(", ")
+        text.append(f"{count} {name}", style=colours[name])
+    return text
+
+
+def task_runs_table(task_runs: Sequence[TaskRunView]) -> Table:
+    """One row per task; a mapped task's children folded into a count per state."""
+    table = Table(title=f"Task runs ({len(task_runs)})", title_justify="left")
+    table.add_column("Task")
+    table.add_column("State")
+    table.add_column("Message", overflow="fold")
+    table.add_column("Task run id", no_wrap=True)
+    for task_run, children in _fold_mapped(task_runs):
+        slug = task_run.task_slug
+        if task_run.is_mapped_child:
+            slug += f"[{task_run.map_index}]"
+        message: Text | str = task_run.state.message or ""
+        if children:
+            message = _children_summary(children)
+        table.add_row(slug, Text(task_run.state.name, style=task_run.state.color), message,
+                      task_run.task_run_id)
+    return table
+
+
+def log_line(log: FlowRunLog) -> Text:
+    """``2021-05-13 09:00:00 INFO    message``, the level coloured."""
+    level = log.level_name or str(log.level)
+    text = Text(f"{_time(log.timestamp)} ")
+    text.append(f"{level:<8}", style=_LEVEL_STYLES.get(level.upper(), ""))
+    text.append(log.message)
+    return text
+
+
+def logs_table(logs: Sequence[FlowRunLog], *, last: int) -> RenderableType:
+    shown = logs[-last:] if last > 0 else []
+    title = f"Last {len(shown)} of {len(logs)} log lines" if len(shown) < len(logs) else \
+        f"Log lines ({len(logs)})"
+    return Group(Text(title, style="italic"), *(log_line(log) for log in shown))
+
+
+def _run_header(flow_run: FlowRunView) -> Text:
+    text = Text("Flow run ", style="bold")
+    text.append(flow_run.name or "(no name)", style="bold cyan")
+    text.append(f"  {flow_run.flow_run_id}\n")
+    text.append("State: ")
+    text.append_text(state_text(flow_run.state))
+    if flow_run.updated_at is not None:
+        text.append(f"\nUpdated: {_time(flow_run.updated_at)}")
+    return text
+
+
+def inspection(found: FlowRunInspection, *, last_logs: int) -> RenderableType:
+    """Everything ``flowview inspect`` shows, top to bottom."""
+    return Group(
+        _run_header(found.flow_run),
+        Text(),
+        flow_table(found.flow),
+        Text(),
+        state_history_table(found.flow_run.states),
+        task_runs_table(found.task_runs),
+        logs_table(found.logs, last=last_logs),
+    )
