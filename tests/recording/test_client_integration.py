@@ -11,6 +11,7 @@ import pytest
 from flowview_async import Client, FlowRunView, RetryPolicy, inspect_flow_run
 from flowview_async.errors import CassetteMismatchError
 from flowview_async.recording import Recorder, replay
+from flowview_async.watch import watch_flow_run
 from tests.recording.helpers import local_backend
 
 DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
@@ -112,3 +113,39 @@ async def test_api_key_and_tenant_never_reach_the_cassette(tmp_path):
                       cassette=cassette, record_mode="none") as client:
         assert (await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)).to_dict() == live.to_dict()
     assert json.loads(text)["metadata"]["flowview"]["sdk_version"]
+
+
+HEARTY_MARMOT_ID = "e1d2c3b4-a5f6-4789-9abc-def012345678"
+
+
+def _state(kind: str, message: str) -> dict[str, object]:
+    return {"type": kind, "message": message, "context": {}, "cached_inputs": {},
+            "__version__": "1.4.1",
+            "_result": {"type": "Result", "location": None, "__version__": "1.4.1"}}
+
+
+async def test_a_replayed_watch_loop_does_not_really_sleep(tmp_path):
+    cassette = tmp_path / "watch.json"
+    async with local_backend() as backend:
+        await backend.set_state("flow_run", HEARTY_MARMOT_ID, _state("Running", "Started"))
+
+        async def finish_soon() -> None:
+            await asyncio.sleep(0.3)
+            await backend.set_state("flow_run", HEARTY_MARMOT_ID, _state("Success", "All done"))
+
+        async with Client(backend.url, cassette=cassette) as client:
+            finisher = asyncio.create_task(finish_soon())
+            live = [event async for event in watch_flow_run(
+                HEARTY_MARMOT_ID, client=client, poll_interval=0.05, max_poll_interval=0.05)]
+            await finisher
+    assert type(live[-1]).__name__ == "RunFinished"
+    # An hour between polls: this only ends because replay skips the waits.
+    async with replay(cassette) as client:
+        replayed = await asyncio.wait_for(_collect_watch(client, poll_interval=3600), 60)
+    assert replayed == live
+
+
+async def _collect_watch(client: Client, *, poll_interval: float) -> list[object]:
+    return [event async for event in watch_flow_run(
+        HEARTY_MARMOT_ID, client=client, poll_interval=poll_interval,
+        max_poll_interval=poll_interval, max_duration=None)]
