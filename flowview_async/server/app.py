@@ -15,6 +15,7 @@ counts how many are in flight; the inner one adds latency and injected faults
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -91,7 +92,10 @@ DATABASE_KEY = web.AppKey("flowview_database", Database)
 SCHEMA_KEY = web.AppKey("flowview_schema", GraphQLSchema)
 TRAFFIC_KEY = web.AppKey("flowview_traffic", Traffic)
 INJECTOR_KEY = web.AppKey("flowview_faults", FaultInjector)
-_PAYLOAD_KEY = "flowview_payload"
+# aiohttp >= 3.13 wants typed request keys (and warns about strings); older ones have none.
+_PAYLOAD_KEY: Any = (
+    web.RequestKey("flowview_payload", Payload) if hasattr(web, "RequestKey") else "flowview_payload"
+)
 _SINGLE_QUOTED = re.compile(r"'([^'\s]*)'")
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -302,6 +306,15 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     return await apply_fault(fault, request, handler)
 
 
+@functools.cache
+def served_schema() -> GraphQLSchema:
+    """The SDL schema with the resolvers attached, built once: the resolvers keep no state
+    (each request brings its database in the context), so every app can share it."""
+    schema = build_server_schema()
+    attach_resolvers(schema)
+    return schema
+
+
 def create_app(
     database: Database,
     *,
@@ -309,8 +322,7 @@ def create_app(
     traffic: Traffic | None = None,
 ) -> web.Application:
     """The backend's aiohttp application over an opened ``database``."""
-    schema = build_server_schema()
-    attach_resolvers(schema)
+    schema = served_schema()
     app = web.Application(middlewares=[traffic_middleware, fault_middleware])
     app[DATABASE_KEY] = database
     app[SCHEMA_KEY] = schema
