@@ -19,6 +19,7 @@ from flowview_async.client import Client
 from flowview_async.flow import FlowView
 from flowview_async.flow_run import FlowRunInspection, FlowRunView, inspect_flow_run
 from flowview_async.logs import FlowRunLog
+from flowview_async.recording import Recorder, RecordMode, replay
 from flowview_async.states import State
 from flowview_async.task_run import TaskRunView
 
@@ -28,11 +29,14 @@ __all__ = [
     "FlowRunLog",
     "FlowRunView",
     "FlowView",
+    "RecordMode",
+    "Recorder",
     "RetryPolicy",
     "State",
     "TaskRunView",
     "__version__",
     "errors",
     "inspect_flow_run",
+    "replay",
     "states",
 ]

@@ -1,0 +1,34 @@
+"""Shared fixtures: the project's own local backend on a loopback port, and a client pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from flowview_async import Client
+from flowview_async.server import LocalBackend
+
+DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
+DOC_FLOW_ID = "8bdcf5b5-7598-49d1-a885-61612ca550de"
+DOC_TASK_RUN_IDS = [
+    "c8751f34-9d5e-4ea7-aead-8b50978dabb7",
+    "f5f422f6-4f56-45d2-bd55-5ea048070d84",
+    "7cc167d3-737d-4187-85d8-d5e5a75fbd93",
+]
+WOODOO_LEOPARD_ID = "8e445d74-9ca6-425b-98e5-72754b7ea174"
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[LocalBackend]:
+    """The documentation page's fixture, served over HTTP on 127.0.0.1."""
+    async with LocalBackend() as served:
+        yield served
+
+
+@pytest.fixture
+async def client(backend: LocalBackend) -> AsyncIterator[Client]:
+    """A client for :func:`backend`; requests counted from here on."""
+    async with Client(backend.url) as opened:
+        backend.clear_requests()
+        yield opened

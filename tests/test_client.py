@@ -1,0 +1,168 @@
+"""The client over real HTTP: lifecycle, retries against injected faults, and typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from flowview_async import Client, RetryPolicy
+from flowview_async.errors import (
+    BackendUnavailableError,
+    ClientClosedError,
+    ConfigurationError,
+    GraphQLQueryError,
+    InvalidArgumentError,
+    MalformedResponseError,
+    QueryValidationError,
+    RequestTimeoutError,
+)
+from flowview_async.server import LocalBackend
+
+QUICK_RETRIES = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, deadline=10)
+WOODOO = """
+query Woodoo($name: String!) {
+  flow_run(where: {name: {_eq: $name}}) { id state start_time }
+}
+"""
+WOODOO_DATA = {
+    "flow_run": [
+        {
+            "id": "8e445d74-9ca6-425b-98e5-72754b7ea174",
+            "state": "Success",
+            "start_time": "2021-05-12T17:59:56.383629+00:00",
+        }
+    ]
+}
+
+
+async def run_woodoo(client: Client) -> dict[str, object]:
+    return await client.execute(WOODOO, {"name": "woodoo-leopard"})
+
+
+async def test_raw_query_with_variables_is_named(client: Client, backend: LocalBackend) -> None:
+    assert await run_woodoo(client) == WOODOO_DATA
+    (served,) = backend.requests
+    assert served.operation_name == "Woodoo"
+    assert served.variables == {"name": "woodoo-leopard"}
+    assert "woodoo-leopard" not in served.query  # a variable, never pasted into the text
+
+
+@pytest.mark.parametrize("spec", ["503*2", "502*1,500*1", "429@0.05*2", "api_error*2", "reset*2"])
+async def test_transient_failures_are_retried(spec: str) -> None:
+    async with LocalBackend(faults=spec) as backend, Client(backend.url, retry=QUICK_RETRIES) as client:
+        assert await run_woodoo(client) == WOODOO_DATA
+
+
+async def test_persistent_5xx_becomes_backend_unavailable_after_the_attempts() -> None:
+    async with LocalBackend(faults="500*10") as backend, Client(backend.url, retry=QUICK_RETRIES) as client:
+        with pytest.raises(BackendUnavailableError) as caught:
+            await run_woodoo(client)
+    assert caught.value.status == 500
+    assert caught.value.attempts == 4
+    assert "HTTP 500" in str(caught.value)
+
+
+async def test_slow_answer_is_a_timeout() -> None:
+    async with (
+        LocalBackend(faults="slow@5*3") as backend,
+        Client(backend.url, timeout=0.2, retry=RetryPolicy(attempts=2, backoff=0.01)) as client,
+    ):
+        with pytest.raises(RequestTimeoutError, match="did not answer within"):
+            await run_woodoo(client)
+
+
+async def test_non_json_answer_is_malformed_and_not_retried() -> None:
+    async with (
+        LocalBackend(faults="nonjson*1") as backend,
+        Client(backend.url, retry=QUICK_RETRIES) as client,
+    ):
+        with pytest.raises(MalformedResponseError, match="not a GraphQL response"):
+            await run_woodoo(client)
+        # the next request is fine: the fault was consumed by exactly one attempt
+        assert await run_woodoo(client) == WOODOO_DATA
+
+
+async def test_invalid_query_fails_locally_without_a_request(client: Client, backend: LocalBackend) -> None:
+    with pytest.raises(QueryValidationError, match="Cannot query field 'nope'"):
+        await client.execute("query { flow_run { nope } }")
+    with pytest.raises(QueryValidationError, match="does not parse"):
+        await client.execute("query {")
+    assert backend.requests == []
+
+
+async def test_server_side_graphql_errors_keep_status_and_errors(client: Client) -> None:
+    # Valid against the schema, refused by the backend at execution (not a UUID).
+    with pytest.raises(GraphQLQueryError) as caught:
+        await client.execute('query Bad { flow_run(where: {id: {_eq: "not-a-uuid"}}) { id } }')
+    assert caught.value.errors
+    assert caught.value.operation_name == "Bad"
+
+
+async def test_variables_must_be_json(client: Client) -> None:
+    with pytest.raises(InvalidArgumentError, match="JSON values"):
+        await client.execute(WOODOO, {"name": object()})
+    with pytest.raises(InvalidArgumentError, match="mapping"):
+        await client.execute(WOODOO, ["woodoo-leopard"])  # type: ignore[arg-type]
+
+
+async def test_wrong_path_is_a_configuration_error(backend: LocalBackend) -> None:
+    async with Client(backend.url + "/not-graphql", retry=QUICK_RETRIES) as client:
+        with pytest.raises(ConfigurationError, match="no GraphQL endpoint"):
+            await run_woodoo(client)
+
+
+async def test_nothing_listening_is_backend_unavailable_without_secrets() -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = Client(f"http://127.0.0.1:{port}", api_key="pnu_TOPSECRET", retry=QUICK_RETRIES)
+    assert "pnu_TOPSECRET" not in repr(client)
+    async with client:
+        with pytest.raises(BackendUnavailableError) as caught:
+            await run_woodoo(client)
+    assert "could not reach" in str(caught.value)
+    assert "pnu_TOPSECRET" not in str(caught.value)
+    assert "pnu_TOPSECRET" not in repr(caught.value)
+
+
+async def test_lifecycle_is_open_once_close_idempotent(backend: LocalBackend) -> None:
+    client = Client(backend.url)
+    with pytest.raises(ClientClosedError, match="async with"):
+        await run_woodoo(client)
+    async with client:
+        assert await run_woodoo(client) == WOODOO_DATA
+    assert client.is_closed
+    await client.aclose()  # twice is fine
+    with pytest.raises(ClientClosedError):
+        await run_woodoo(client)
+    with pytest.raises(ClientClosedError, match="opened once"):
+        await client.open()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_concurrency": 0}, {"timeout": 0}, {"record_mode": "once"}],
+)
+def test_bad_client_arguments(kwargs: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        Client("http://127.0.0.1:1", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_cancelling_a_request_leaves_the_client_usable() -> None:
+    async with LocalBackend(faults="slow@5*1") as backend, Client(backend.url) as client:
+        pending = asyncio.create_task(run_woodoo(client))
+        while backend.max_in_flight == 0:
+            await asyncio.sleep(0.01)
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+        assert await run_woodoo(client) == WOODOO_DATA
+    # The backend runs in this loop too; only the client's own tasks must be gone.
+    leftovers = [
+        t for t in asyncio.all_tasks()
+        if t is not asyncio.current_task()
+        and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler")
+    ]
+    assert leftovers == []

@@ -1,0 +1,91 @@
+"""Where the client points, and which headers it sends, from arguments, env and config files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from flowview_async._settings import resolve_settings
+from flowview_async.errors import ConfigurationError
+
+
+def resolve(tmp_path: Path, env: dict[str, str] | None = None, **kwargs: str) -> object:
+    return resolve_settings(environ=env or {}, home=tmp_path, **kwargs)
+
+
+def test_default_is_local_server(tmp_path: Path) -> None:
+    settings = resolve_settings(environ={}, home=tmp_path)
+    assert settings.api_url == "http://localhost:4200"
+    assert settings.backend == "server"
+    assert settings.headers() == {}
+
+
+def test_explicit_url_wins_over_environment(tmp_path: Path) -> None:
+    settings = resolve_settings(api_url="http://127.0.0.1:9999", home=tmp_path,
+                                environ={"PREFECT__SERVER__ENDPOINT": "http://elsewhere:4200"})
+    assert settings.api_url == "http://127.0.0.1:9999"
+
+
+def test_server_endpoint_and_host_port(tmp_path: Path) -> None:
+    env = {"PREFECT__SERVER__ENDPOINT": "http://prefect.internal:4200"}
+    assert resolve_settings(environ=env, home=tmp_path).api_url == "http://prefect.internal:4200"
+    env = {"PREFECT__SERVER__HOST": "http://10.0.0.5", "PREFECT__SERVER__PORT": "4300"}
+    assert resolve_settings(environ=env, home=tmp_path).api_url == "http://10.0.0.5:4300"
+
+
+def test_cloud_backend_with_key_and_tenant_sends_prefect_headers(tmp_path: Path) -> None:
+    env = {
+        "PREFECT__BACKEND": "cloud",
+        "PREFECT__CLOUD__API_KEY": "pnu_SECRET",
+        "PREFECT__CLOUD__TENANT_ID": "44444444-4444-4444-4444-444444444444",
+    }
+    settings = resolve_settings(environ=env, home=tmp_path)
+    assert settings.api_url == "https://api.prefect.io"
+    assert settings.headers() == {
+        "Authorization": "Bearer pnu_SECRET",
+        "X-PREFECT-TENANT-ID": "44444444-4444-4444-4444-444444444444",
+    }
+    assert "pnu_SECRET" not in repr(settings)
+
+
+def test_tenant_without_key_sends_nothing(tmp_path: Path) -> None:
+    env = {"PREFECT__CLOUD__TENANT_ID": "44444444-4444-4444-4444-444444444444"}
+    assert resolve_settings(environ=env, home=tmp_path).headers() == {}
+
+
+def test_config_toml_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".prefect").mkdir()
+    (tmp_path / ".prefect" / "config.toml").write_text(
+        'backend = "cloud"\n[cloud]\napi = "https://cloud.example"\napi_key = "pnu_FROMFILE"\n'
+    )
+    settings = resolve_settings(environ={}, home=tmp_path)
+    assert settings.api_url == "https://cloud.example"
+    assert settings.headers()["Authorization"] == "Bearer pnu_FROMFILE"
+
+
+def test_backend_toml_chooses_backend(tmp_path: Path) -> None:
+    (tmp_path / ".prefect").mkdir()
+    (tmp_path / ".prefect" / "backend.toml").write_text('backend = "cloud"\n')
+    assert resolve_settings(environ={}, home=tmp_path).backend == "cloud"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PREFECT__BACKEND": "mars"}, "use 'server' or 'cloud'"),
+        ({"PREFECT__SERVER__ENDPOINT": "localhost:4200"}, "not an http(s) URL"),
+    ],
+)
+def test_bad_settings_are_configuration_errors(tmp_path: Path, env: dict[str, str],
+                                               message: str) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        resolve_settings(environ=env, home=tmp_path)
+
+
+def test_unreadable_config_file_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / ".prefect").mkdir()
+    (tmp_path / ".prefect" / "config.toml").write_text("backend = [unclosed\n")
+    with pytest.raises(ConfigurationError, match=r"config\.toml"):
+        resolve_settings(environ={}, home=tmp_path)
