@@ -28,3 +28,10 @@ cli.add_command(serve)
 from flowview_async.cli.inspect_command import inspect  # noqa: E402
 
 cli.add_command(inspect)
+from flowview_async.cli.logs_command import logs  # noqa: E402
+from flowview_async.cli.query_command import query  # noqa: E402
+from flowview_async.cli.watch_command import watch  # noqa: E402
+
+cli.add_command(logs)
+cli.add_command(watch)
+cli.add_command(query)

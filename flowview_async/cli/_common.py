@@ -4,6 +4,7 @@ where asyncio starts and where errors become one line on stderr and an exit code
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -113,6 +114,13 @@ def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         code = 130
+    except BrokenPipeError:
+        # The reader went away (`flowview logs ID | head`): not an error worth a message. Point
+        # stdout at devnull so that the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, sys.stdout.fileno())
+        code = 141
     except FlowViewError as error:
         if options.debug:
             traceback.print_exc()

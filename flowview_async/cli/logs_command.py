@@ -1,0 +1,110 @@
+"""``flowview logs``: a flow run's log lines, optionally followed until the run finishes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from datetime import datetime, timedelta, timezone
+
+import click
+
+from flowview_async import _queries
+from flowview_async._ids import check_id
+from flowview_async._paging import DEFAULT_PAGE_SIZE, keyset_pages
+from flowview_async._rows import format_timestamp
+from flowview_async.cli import render
+from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
+from flowview_async.client import Client
+from flowview_async.errors import InvalidArgumentError
+from flowview_async.flow_run import FlowRunView
+from flowview_async.logs import FlowRunLog, level_number
+from flowview_async.watch import LogLine, watch_flow_run
+
+__all__ = ["logs", "parse_since"]
+
+_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(value: str, *, now: datetime | None = None) -> datetime:
+    """``--since``: an ISO 8601 time (UTC if it has no offset) or a duration ago (``90s``,
+    ``10m``, ``2h``, ``1d``)."""
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount, unit = relative.groups()
+        moment = now or datetime.now(timezone.utc)
+        return moment - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        msg = (f"--since {value!r} is neither an ISO 8601 time (2021-05-13T09:00:00+00:00) nor a "
+               "duration ago (30s, 10m, 2h, 1d).")
+        raise InvalidArgumentError(msg) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+async def _logs_so_far(client: Client, flow_run_id: str,
+                       since: datetime | None) -> AsyncGenerator[FlowRunLog, None]:
+    # Every line there is now, with no upper time bound (FlowRunView.get_logs stops at the
+    # snapshot's `updated` time), paged by (timestamp, id).
+    where: dict[str, object] = {"flow_run_id": {"_eq": flow_run_id}}
+    if since is not None:
+        where["timestamp"] = {"_gt": format_timestamp(since)}
+    async for rows in keyset_pages(client, _queries.LOGS_PAGE, root="log", where=where,
+                                   keys=("timestamp", "id"), page_size=DEFAULT_PAGE_SIZE,
+                                   what="log line"):
+        for row in rows:
+            yield FlowRunLog.from_row(row)
+
+
+async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[FlowRunLog, None]:
+    async with aclosing(watch_flow_run(flow_run_id, client=client, stream_states=False)) as events:
+        async for event in events:
+            if isinstance(event, LogLine):
+                yield event.log
+
+
+@click.command("logs")
+@click.argument("flow_run_id")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing new lines until the run finishes.")
+@click.option("--level", type=click.Choice(_LEVELS, case_sensitive=False), default=None,
+              help="Only lines at this level or above.")
+@click.option("--since", metavar="TIME",
+              help="Only lines after TIME: ISO 8601 (2021-05-13T09:00:00Z) or ago (10m, 2h, 1d).")
+@common_options
+def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
+         options: CommonOptions) -> None:
+    """Print the log lines of a flow run and of its task runs, oldest first.
+
+    \b
+    flowview logs 4c0101af-c6bb-4b96-8661-63a5bbfb5596 --level warning
+    flowview logs 4c0101af-c6bb-4b96-8661-63a5bbfb5596 --follow --since 10m
+
+    --json prints one JSON object per line (JSON Lines), so it streams with --follow.
+    """
+
+    async def body(client: Client) -> int:
+        run_id = check_id(flow_run_id, "FLOW_RUN_ID")
+        after = parse_since(since) if since is not None else None
+        minimum = level_number(level) if level is not None else None
+        # Fails with FlowRunNotFoundError for an unknown id, rather than printing nothing.
+        await FlowRunView.from_flow_run_id(run_id, client=client)
+        lines = _followed(client, run_id) if follow else _logs_so_far(client, run_id, after)
+        console = stdout_console()
+        async with aclosing(lines):
+            async for log in lines:
+                if after is not None and log.timestamp <= after:
+                    continue
+                if minimum is not None and log.level < minimum:
+                    continue
+                if options.json:
+                    click.echo(json.dumps(log.to_dict()))
+                else:
+                    console.print(render.log_line(log))
+        return 0
+
+    run_command(options, body)

@@ -1,0 +1,164 @@
+"""``flowview watch``: follow a flow run live; the exit code tells how it ended."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import aclosing
+from typing import Any
+
+import click
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.text import Text
+
+from flowview_async._ids import check_id
+from flowview_async.cli import render
+from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
+from flowview_async.cli.exit_codes import FAILED, OTHER_STATE, SUCCESS
+from flowview_async.client import Client
+from flowview_async.flow_run import FlowRunView
+from flowview_async.states import State
+from flowview_async.watch import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    LogLine,
+    RunFinished,
+    StateChange,
+    WatchEvent,
+    watch_flow_run,
+)
+
+__all__ = ["exit_code_for_state", "watch"]
+
+# The task run count is refreshed at most this often while only log lines arrive.
+_PROGRESS_REFRESH_S = 2.0
+
+
+def exit_code_for_state(state: State) -> int:
+    """0 for a successful run, 1 for a failed one, 2 for any other end."""
+    if state.is_successful():
+        return SUCCESS
+    if state.is_failed():
+        return FAILED
+    return OTHER_STATE
+
+
+def _event_json(event: WatchEvent) -> dict[str, Any]:
+    if isinstance(event, LogLine):
+        return {"event": "log", "flow_run_id": event.flow_run_id, **event.log.to_dict()}
+    kind = "state" if isinstance(event, StateChange) else "finished"
+    document: dict[str, Any] = {
+        "event": kind,
+        "flow_run_id": event.flow_run_id,
+        "timestamp": event.timestamp.isoformat(),
+        "state": event.state.name,
+        "message": event.state.message,
+    }
+    if isinstance(event, RunFinished):
+        document["exit_code"] = exit_code_for_state(event.state)
+    return document
+
+
+class _LiveView:
+    """The live region: the current state and a bar of finished task runs. Log lines and state
+    changes are printed above it, so they stay in the terminal's scrollback."""
+
+    def __init__(self, flow_run: FlowRunView) -> None:
+        self._view = flow_run
+        self._state = flow_run.state
+        self._progress = Progress(TextColumn("Task runs"), BarColumn(), MofNCompleteColumn())
+        self._bar: TaskID = self._progress.add_task("task runs", total=None)
+        self._refreshed_at = 0.0
+
+    def renderable(self) -> Group:
+        header = Text(f"{self._view.name or ''} {self._view.flow_run_id}  ", style="bold")
+        header.append_text(render.state_text(self._state))
+        return Group(header, self._progress)
+
+    def set_state(self, state: State) -> None:
+        self._state = state
+
+    async def refresh_task_runs(self, *, force: bool) -> None:
+        if not force and time.monotonic() - self._refreshed_at < _PROGRESS_REFRESH_S:
+            return
+        self._refreshed_at = time.monotonic()
+        task_runs = await self._view.get_all_task_runs()
+        finished = sum(1 for task_run in task_runs if task_run.state.is_finished())
+        self._progress.update(self._bar, total=len(task_runs), completed=finished)
+
+
+async def _watch_live(client: Client, flow_run_id: str, events: Any) -> int:
+    flow_run = await FlowRunView.from_flow_run_id(flow_run_id, client=client)
+    view = _LiveView(flow_run)
+    console = stdout_console()
+    final: State = flow_run.state
+    await view.refresh_task_runs(force=True)
+    with Live(view.renderable(), console=console, auto_refresh=False, transient=False) as live:
+        async for event in events:
+            if isinstance(event, LogLine):
+                live.console.print(render.log_line(event.log))
+                await view.refresh_task_runs(force=False)
+            elif isinstance(event, StateChange):
+                text = Text(f"{event.timestamp.isoformat(sep=' ', timespec='seconds')} state   ")
+                live.console.print(text.append_text(render.state_text(event.state)))
+                view.set_state(event.state)
+                await view.refresh_task_runs(force=True)
+            else:
+                final = event.state
+                view.set_state(final)
+                await view.refresh_task_runs(force=True)
+            live.update(view.renderable(), refresh=True)
+    if not console.is_terminal:
+        console.line()  # off a terminal, Live leaves its last frame without a line end
+    return exit_code_for_state(final)
+
+
+async def _watch_json(events: Any) -> int:
+    code = OTHER_STATE
+    async for event in events:
+        click.echo(json.dumps(_event_json(event)))
+        if isinstance(event, RunFinished):
+            code = exit_code_for_state(event.state)
+    return code
+
+
+@click.command("watch")
+@click.argument("flow_run_id")
+@click.option("--no-logs", is_flag=True, help="Show state changes only, not log lines.")
+@click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_POLL_INTERVAL, show_default=True,
+              help="Seconds between polls while the run changes.")
+@click.option("--max-poll-interval", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_MAX_POLL_INTERVAL, show_default=True,
+              help="Longest wait between polls while nothing changes.")
+@click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=12 * 3600.0,
+              show_default=True, help="Give up (exit code 9) after this many seconds.")
+@common_options
+def watch(flow_run_id: str, no_logs: bool, poll_interval: float, max_poll_interval: float,
+          max_duration: float, options: CommonOptions) -> None:
+    """Follow a flow run live until it finishes: state changes, a bar of finished task runs,
+    and its log lines as they arrive.
+
+    The exit code tells the final state, for shell scripts and CI: 0 success, 1 failed,
+    2 any other end (cancelled, skipped...); 9 if it did not finish within --max-duration.
+
+    \b
+    flowview watch 4c0101af-c6bb-4b96-8661-63a5bbfb5596 && echo "it worked"
+
+    --json prints one JSON object per event (JSON Lines): state, log, then finished.
+    """
+
+    async def body(client: Client) -> int:
+        run_id = check_id(flow_run_id, "FLOW_RUN_ID")
+        stream = watch_flow_run(run_id, client=client, stream_logs=not no_logs,
+                                poll_interval=poll_interval,
+                                max_poll_interval=max(max_poll_interval, poll_interval),
+                                max_duration=max_duration)
+        async with aclosing(stream) as events:
+            if options.json:
+                return await _watch_json(events)
+            return await _watch_live(client, run_id, events)
+
+    run_command(options, body)
