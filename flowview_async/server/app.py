@@ -96,6 +96,10 @@ INJECTOR_KEY = web.AppKey("flowview_faults", FaultInjector)
 _PAYLOAD_KEY: Any = (
     web.RequestKey("flowview_payload", Payload) if hasattr(web, "RequestKey") else "flowview_payload"
 )
+_MISSING_VARIABLE = re.compile(
+    r"Variable ['\"]\$(?P<name>\w+)['\"] (?:has invalid value: Expected a value of non-null "
+    r"type ['\"](?P<type>[^'\"]+)['\"] to be provided|of required type ['\"](?P<type2>[^'\"]+))"
+)
 _SINGLE_QUOTED = re.compile(r"'([^'\s]*)'")
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -113,9 +117,9 @@ def _error_response(message: str, code: str, status: int = 400) -> web.Response:
     return _json({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
 
 
-def _formatted(error: GraphQLError, default_code: str) -> dict[str, Any]:
+def _formatted(error: GraphQLError, default_code: str, *, js_quotes: bool = False) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
-    if default_code == "GRAPHQL_VALIDATION_FAILED":
+    if js_quotes:
         # graphql-js (what Apollo runs) quotes names with double quotes; graphql-core 3.3 single.
         formatted["message"] = _SINGLE_QUOTED.sub(r'"\1"', str(formatted["message"]))
     extensions: dict[str, Any] = dict(formatted.get("extensions") or {})
@@ -198,10 +202,10 @@ async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payloa
     try:
         document = parse(payload.query)
     except GraphQLSyntaxError as error:
-        return _json({"errors": [_formatted(error, "GRAPHQL_PARSE_FAILED")]}, 400)
+        return _json({"errors": [_formatted(error, "GRAPHQL_PARSE_FAILED", js_quotes=True)]}, 400)
     validation_errors = validate(schema, document)
     if validation_errors:
-        errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in validation_errors]
+        errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED", js_quotes=True) for e in validation_errors]
         return _json({"errors": errors}, 400)
     operation = get_operation_ast(document, payload.operation_name)
     if operation is None:
@@ -247,9 +251,14 @@ def _variable_errors(
         return None
     errors = []
     for error in coerced:
-        # Apollo 2 labels a missing required variable as an internal error, others as bad input.
-        code = "INTERNAL_SERVER_ERROR" if "was not provided" in error.message else "BAD_USER_INPUT"
-        errors.append(_formatted(error, code))
+        missing = _MISSING_VARIABLE.match(error.message)
+        if missing:
+            # Apollo 2 (graphql-js 14) words it so, and labels it an internal error.
+            type_name = missing["type"] or missing["type2"]
+            error.message = f'Variable "${missing["name"]}" of required type "{type_name}" was not provided.'
+            errors.append(_formatted(error, "INTERNAL_SERVER_ERROR"))
+        else:
+            errors.append(_formatted(error, "BAD_USER_INPUT", js_quotes=True))
     return _json({"errors": errors}, 400)
 
 

@@ -94,9 +94,13 @@ class Compiler:
     def select_by_pk(self, table: Table, field: SelectedField) -> str:
         alias = self._alias()
         object_type = self._object_type(field)
-        row = self._row_json(table, alias, object_type, self._context.fields(object_type, field.nodes))
+        joins: list[str] = []
+        fields = self._context.fields(object_type, field.nodes)
+        row = self._row_json(table, alias, object_type, fields, joins)
         key = self._value(table.columns["id"], field.arguments["id"])
-        return f'SELECT {row} FROM {quote(table.name)} AS {alias} WHERE {alias}."id" = {key}'
+        return (
+            f'SELECT {row} FROM {quote(table.name)} AS {alias} {" ".join(joins)} WHERE {alias}."id" = {key}'
+        )
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -159,14 +163,25 @@ class Compiler:
         alias: str,
         object_type: GraphQLObjectType,
         fields: Sequence[SelectedField],
+        joins: list[str],
     ) -> str:
+        """The JSON object of one row; object relationships add LEFT JOINs to ``joins``.
+
+        Joining (rather than nesting a subquery per object relationship) keeps the statement
+        shallow: SQLite's parser stack would overflow on Apollo's maximum depth otherwise.
+        """
         pairs: list[tuple[str, str]] = []
         for field in fields:
-            pairs.append((field.key, self._field_json(table, alias, object_type, field)))
+            pairs.append((field.key, self._field_json(table, alias, object_type, field, joins)))
         return self._json_object(pairs)
 
     def _field_json(
-        self, table: Table, alias: str, object_type: GraphQLObjectType, field: SelectedField
+        self,
+        table: Table,
+        alias: str,
+        object_type: GraphQLObjectType,
+        field: SelectedField,
+        joins: list[str],
     ) -> str:
         if field.name == "__typename":
             return _literal(object_type.name)
@@ -179,11 +194,13 @@ class Compiler:
                 return self._list(target, field, join=(relationship, alias))
             child = self._alias()
             child_type = self._object_type(field)
-            row = self._row_json(target, child, child_type, self._context.fields(child_type, field.nodes))
-            return (
-                f"json((SELECT {row} FROM {quote(target.name)} AS {child} "
-                f"WHERE {self._join(relationship, alias, child)}))"
+            # Many-to-one: the join never multiplies the parent's rows.
+            joins.append(
+                f"LEFT JOIN {quote(target.name)} AS {child} ON {self._join(relationship, alias, child)}"
             )
+            fields = self._context.fields(child_type, field.nodes)
+            row = self._row_json(target, child, child_type, fields, joins)
+            return f"CASE WHEN {child}.rowid IS NULL THEN NULL ELSE {row} END"
         if field.name.endswith("_aggregate"):
             relationship = table.relationships.get(field.name[: -len("_aggregate")])
             if relationship is not None and relationship.kind == "array":
@@ -197,9 +214,12 @@ class Compiler:
     def _list(self, table: Table, field: SelectedField, join: tuple[Relationship, str] | None) -> str:
         alias = self._alias()
         object_type = self._object_type(field)
-        row = self._row_json(table, alias, object_type, self._context.fields(object_type, field.nodes))
-        rows = self._filtered_rows(table, alias, field.arguments, join, f"{row} AS j")
-        return f"(SELECT coalesce(json_group_array(json(j)), '[]') FROM ({rows}))"
+        joins: list[str] = []
+        fields = self._context.fields(object_type, field.nodes)
+        row = self._row_json(table, alias, object_type, fields, joins)
+        rows = self._filtered_rows(table, alias, field.arguments, join, f"{row} AS j", joins)
+        # json_group_array over no rows is already '[]'.
+        return f"(SELECT json_group_array(json(j)) FROM ({rows}))"
 
     def _filtered_rows(
         self,
@@ -208,6 +228,7 @@ class Compiler:
         arguments: Mapping[str, Any],
         join: tuple[Relationship, str] | None,
         select: str,
+        joins: Sequence[str] = (),
     ) -> str:
         """``SELECT <select> FROM table`` with where/order_by/distinct_on/limit/offset applied."""
         order_by = arguments.get("order_by") or []
@@ -221,7 +242,7 @@ class Compiler:
                 order_terms = [f"{alias}.{quote(c)} ASC NULLS LAST" for c in distinct_on]
         order_terms.append(f"{alias}.rowid")
         sql = (
-            f"SELECT {select} FROM {quote(table.name)} AS {alias} "
+            f"SELECT {select} FROM {quote(table.name)} AS {alias} {' '.join(joins)} "
             f"WHERE {' AND '.join(conditions)} ORDER BY {', '.join(order_terms)}"
         )
         return sql + self._paging(arguments)
@@ -279,20 +300,22 @@ class Compiler:
         alias, outer = self._alias(), self._alias()
         aggregate_type = self._object_type(field)
         extra_columns: list[str] = []
+        joins: list[str] = []
         pairs: list[tuple[str, str]] = []
         for sub in self._context.fields(aggregate_type, field.nodes):
             if sub.name == "__typename":
                 pairs.append((sub.key, _literal(aggregate_type.name)))
             elif sub.name == "nodes":
                 node_type = self._object_type(sub)
-                row = self._row_json(table, alias, node_type, self._context.fields(node_type, sub.nodes))
+                fields = self._context.fields(node_type, sub.nodes)
+                row = self._row_json(table, alias, node_type, fields, joins)
                 column = f"j{len(extra_columns)}"
                 extra_columns.append(f"{row} AS {column}")
-                pairs.append((sub.key, f"coalesce(json_group_array(json({outer}.{column})), '[]')"))
+                pairs.append((sub.key, f"json_group_array(json({outer}.{column}))"))
             elif sub.name == "aggregate":
                 pairs.append((sub.key, self._aggregate_fields(table, outer, sub)))
         select = ", ".join([f"{alias}.*", *extra_columns])
-        rows = self._filtered_rows(table, alias, field.arguments, join, select)
+        rows = self._filtered_rows(table, alias, field.arguments, join, select, joins)
         return f"(SELECT {self._json_object(pairs)} FROM ({rows}) AS {outer})"
 
     def _aggregate_fields(self, table: Table, rows: str, field: SelectedField) -> str:

@@ -7,6 +7,7 @@ pick values by response key (:func:`field_resolver`).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -132,7 +133,21 @@ def _table_resolver(
             sql = build(compiler, table, _root_field(info))
         except QueryError as error:
             raise _as_graphql_error(error, info) from None
-        return await context.database.fetch_json(sql, compiler.params)
+        try:
+            return await context.database.fetch_json(sql, compiler.params)
+        except sqlite3.OperationalError as error:
+            if "parser stack overflow" not in str(error):
+                raise
+            # One statement per root field: SQLite's parser caps how deeply array relationships
+            # can nest in it (five levels below the root field).
+            raise _as_graphql_error(
+                QueryError(
+                    "this query nests array relationships too deeply for the local backend "
+                    "(at most 5 levels below a root field); split it into several queries",
+                    "not-supported",
+                ),
+                info,
+            ) from None
 
     return resolve
 
