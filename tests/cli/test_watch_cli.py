@@ -1,0 +1,62 @@
+"""flowview watch: the live view, JSON lines, and the exit code telling the final state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import DOC_FLOW_RUN_ID, ThreadedBackend
+
+FAST = ("--poll-interval", "0.01", "--max-poll-interval", "0.05")
+
+
+def test_successful_run_exits_0_with_states_logs_and_task_runs(served: ThreadedBackend,
+                                                               flowview: Any) -> None:
+    result = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, *FAST)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for text in ("Scheduled: Flow run scheduled.", "Running: Running flow.",
+                 "Beginning Flow run for 'radio_show'", "Success: All reference tasks succeeded.",
+                 "3/3"):
+        assert text in out
+
+
+@pytest.mark.parametrize(("final", "code"), [("Failed", 1), ("TriggerFailed", 1), ("Success", 0),
+                                             ("Cancelled", 2), ("Skipped", 0)])
+def test_exit_code_tells_the_final_state(served: ThreadedBackend, flowview: Any, final: str,
+                                         code: int) -> None:
+    flow_run_id = served.new_flow_run(("Running", "running"), (final, "the end"))
+    result = flowview("watch", flow_run_id, "--api", served.url, *FAST)
+    assert result.exit_code == code, result.stderr
+
+
+def test_json_lines_end_with_the_finished_event(served: ThreadedBackend, flowview: Any) -> None:
+    flow_run_id = served.new_flow_run(("Running", "running"), ("Failed", "boom"))
+    result = flowview("watch", flow_run_id, "--api", served.url, "--json", *FAST)
+    assert result.exit_code == 1
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["state", "state", "finished"]
+    assert events[-1] == {"event": "finished", "flow_run_id": flow_run_id,
+                          "timestamp": events[-1]["timestamp"], "state": "Failed",
+                          "message": "boom", "exit_code": 1}
+
+
+def test_no_logs(served: ThreadedBackend, flowview: Any) -> None:
+    result = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--json", "--no-logs", *FAST)
+    assert result.exit_code == 0
+    assert {json.loads(line)["event"] for line in result.stdout.splitlines()} == {"state", "finished"}
+
+
+def test_max_duration_exits_9(served: ThreadedBackend, flowview: Any) -> None:
+    flow_run_id = served.new_flow_run(("Running", "still going"))
+    result = flowview("watch", flow_run_id, "--api", served.url, "--max-duration", "0.2", *FAST)
+    assert result.exit_code == 9
+    assert result.stderr.startswith("Error: Watching timed out after 0.2s")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_run_exits_4(served: ThreadedBackend, flowview: Any) -> None:
+    result = flowview("watch", "00000000-0000-4000-8000-000000000000", "--api", served.url, *FAST)
+    assert result.exit_code == 4
