@@ -124,5 +124,5 @@ async def test_malformed_answers_are_typed_errors_never_key_or_type_errors(
     url, answers = odd_backend
     answers.append(answer)
     async with Client(url, retry=RetryPolicy.none()) as client:
-        with pytest.raises(MalformedResponseError, match="unexpected data|serialized_state"):
+        with pytest.raises(MalformedResponseError, match=r"unexpected data|serialized_state"):
             await FlowRunView.from_flow_run_id(DOC_FLOW_RUN_ID, client=client)
