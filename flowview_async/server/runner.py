@@ -108,6 +108,7 @@ class LocalBackend:
     async def stop(self) -> None:
         """Stop listening, cancel what is still running and close the database; idempotent."""
         runner, self._runner = self._runner, None
+        self._bound_port = None
         try:
             if runner is not None:
                 await runner.cleanup()
