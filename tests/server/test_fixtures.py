@@ -151,9 +151,11 @@ async def test_defaults_fill_omitted_columns(ops_backend: LocalBackend, ops: Gra
     )
     flow = data["flow_by_pk"]
     assert flow["archived"] is False
-    assert flow["settings"] == {} and flow["parameters"] == {}
+    assert flow["settings"] == {}
+    assert flow["parameters"] == {}
     assert flow["is_schedule_active"] is False
-    assert flow["created"].endswith("+00:00") and flow["created"] == flow["updated"]
+    assert flow["created"].endswith("+00:00")
+    assert flow["created"] == flow["updated"]
 
 
 async def test_run_columns_alone_create_a_consistent_state_row(ops: GraphQL) -> None:
