@@ -137,7 +137,8 @@ async def test_flow_lookups(client: Client) -> None:
     by_group = await FlowView.from_flow_group_id(by_id.flow_group_id, client=client)
     assert by_group == by_id
     assert await FlowView.from_id(by_id.flow_group_id, client=client) == by_id
-    assert by_id.core_version and by_id.storage_type == "Module"
+    assert by_id.core_version
+    assert by_id.storage_type == "Module"
     assert by_id.to_dict()["name"] == "hello-world"
 
 
@@ -157,4 +158,5 @@ async def test_flow_lookup_errors(client: Client, backend: LocalBackend) -> None
     with pytest.raises(AmbiguousMatchError, match="last_updated=True"):
         await FlowView.from_flow_name("hello-world", client=client)
     newest = await FlowView.from_flow_name("hello-world", last_updated=True, client=client)
-    assert newest.version == 2 and newest.storage_type == "Local"
+    assert newest.version == 2
+    assert newest.storage_type == "Local"
