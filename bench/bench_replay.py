@@ -63,7 +63,7 @@ def write_cassette(path: Path, entries: int) -> None:
                          "headers": {"content-type": ["application/json; charset=utf-8"]},
                          "body": {"string": json.dumps(answer, indent=2, sort_keys=True)}},
         })
-    document = {"version": 1, "interactions": interactions, "metadata": {}}
+    document = {"version": 1, "interactions": interactions}
     path.write_text(json.dumps(document, indent=2, sort_keys=True))
 
 

@@ -1,7 +1,11 @@
 """Reading and writing cassette files, in vcrpy's format, safely.
 
-The layout is vcrpy's (``{"version": 1, "interactions": [{"request", "response"}], "metadata"}``)
-so that plain vcrpy and pytest-recording read our files and we read theirs. JSON is written
+The layout is vcrpy's (``{"version": 1, "interactions": [{"request", "response"}]}``) so that plain
+vcrpy and pytest-recording read our files and we read theirs. Our own metadata (SDK version, schema
+hash, recording date) sits in a top-level ``"flowview"`` object, not in vcrpy 9's ``"metadata"``:
+vcrpy's ``deserialize`` returns a third value when ``metadata`` is present, and pytest-recording
+0.14's persister, which unpacks two, then fails on the file. Unknown top-level keys are ignored by
+both. JSON is written
 pretty-printed with sorted keys (a re-recording is byte-identical, a diff is readable); YAML goes
 through vcrpy's own serializer, whose loader is a safe loader: a cassette can never run code.
 
@@ -42,7 +46,7 @@ class CassetteData:
     """What a cassette file holds, checked for shape, not yet keyed."""
 
     interactions: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...]
-    metadata: Mapping[str, Any]
+    metadata: Mapping[str, Any]  # ours (the "flowview" object), empty for a foreign cassette
 
 
 def is_yaml(path: Path) -> bool:
@@ -60,14 +64,12 @@ def recording_date() -> str:
 
 
 def build_metadata(*, sdk_version: str, schema_sha256: str) -> dict[str, Any]:
-    """The ``metadata`` block of a cassette we write."""
+    """The ``"flowview"`` object of a cassette we write."""
     return {
-        "flowview": {
-            "format": 1,
-            "recorded_at": recording_date(),
-            "schema_sha256": schema_sha256,
-            "sdk_version": sdk_version,
-        }
+        "format": 1,
+        "recorded_at": recording_date(),
+        "schema_sha256": schema_sha256,
+        "sdk_version": sdk_version,
     }
 
 
@@ -147,9 +149,11 @@ def load_cassette_file(path: Path) -> CassetteData | None:
     version = data.get("version", CASSETTE_FORMAT_VERSION)
     if version != CASSETTE_FORMAT_VERSION:
         raise _foreign(path, f"format version {version!r}, expected {CASSETTE_FORMAT_VERSION}")
-    metadata = data.get("metadata") or {}
-    if not isinstance(metadata, Mapping):
+    if not isinstance(data.get("metadata") or {}, Mapping):
         raise _foreign(path, "'metadata' is not a mapping")
+    metadata = data.get("flowview") or {}
+    if not isinstance(metadata, Mapping):
+        raise _foreign(path, "'flowview' is not a mapping")
     interactions = tuple(
         _check_interaction(path, position, entry)
         for position, entry in enumerate(data["interactions"])
@@ -190,7 +194,7 @@ def save_cassette_file(
     """Write the cassette atomically, unless it would contain a registered secret."""
     document = {
         "interactions": [{"request": dict(req), "response": dict(resp)} for req, resp in interactions],
-        "metadata": dict(metadata),
+        "flowview": dict(metadata),
         "version": CASSETTE_FORMAT_VERSION,
     }
     secret_list = list(secrets)

@@ -233,8 +233,7 @@ class Recorder:
         save_cassette_file(self.path, entries, metadata, secrets)
 
     def _warn_on_schema_drift(self, metadata: Mapping[str, Any]) -> None:
-        ours = metadata.get("flowview") if isinstance(metadata, dict) else None
-        recorded = ours.get("schema_sha256") if isinstance(ours, dict) else None
+        recorded = metadata.get("schema_sha256")
         if recorded is not None and recorded != _schema_sha256():
             warnings.warn(
                 SchemaDriftWarning(

@@ -112,7 +112,7 @@ async def test_api_key_and_tenant_never_reach_the_cassette(tmp_path):
     async with Client("http://127.0.0.1:9", api_key=API_KEY, tenant_id=TENANT_ID,
                       cassette=cassette, record_mode="none") as client:
         assert (await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)).to_dict() == live.to_dict()
-    assert json.loads(text)["metadata"]["flowview"]["sdk_version"]
+    assert json.loads(text)["flowview"]["sdk_version"]
 
 
 HEARTY_MARMOT_ID = "e1d2c3b4-a5f6-4789-9abc-def012345678"

@@ -147,3 +147,74 @@ def test_flowview_client_records_from_the_backend_and_replays_without_it(
     cassette = pytester.path / "cassettes" / "test_client_plug" / "test_inspect.json"
     assert cassette.is_file()
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+PYTEST_RECORDING_MODULE = '''
+import pytest
+from flowview_async import Client, inspect_flow_run, replay
+from flowview_async.server.runner import LocalBackend
+
+DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
+
+
+@pytest.fixture
+def vcr_config():
+    return {"serializer": "json", "match_on": ["method", "path", "graphql"],
+            "filter_headers": ["authorization"]}
+
+
+@pytest.mark.vcr
+async def test_pytest_recording_records_sdk_traffic(record_mode):
+    if record_mode == "none":
+        # Replayed by pytest-recording: this address is never contacted.
+        async with Client("http://localhost:4200") as client:
+            inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    else:
+        async with LocalBackend() as backend, Client(backend.url) as client:
+            inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    assert inspection.flow_run.name == "tranquil-dolphin"
+
+
+async def test_flowview_replays_what_pytest_recording_recorded():
+    path = "cassettes/test_interop/test_pytest_recording_records_sdk_traffic.json"
+    async with replay(path) as client:
+        inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    assert inspection.flow_run.name == "tranquil-dolphin"
+
+
+@pytest.mark.vcr
+async def test_pytest_recording_replays_a_flowview_cassette():
+    # The shipped cassette was recorded by flowview with http://localhost:4200 as its origin.
+    async with Client("http://localhost:4200") as client:
+        inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
+    assert len(inspection.task_runs) == 3
+'''
+
+CONFTEST = '''
+from flowview_async.recording import register_graphql_matcher
+
+
+def pytest_recording_configure(config, vcr):
+    register_graphql_matcher(vcr)
+'''
+
+SHIPPED_DOC_CASSETTE = Path(__file__).resolve().parents[2] / "cassettes" / "inspecting-flow-runs.json"
+
+
+def test_pytest_recording_interop_both_ways(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_interop=PYTEST_RECORDING_MODULE)
+    vcr_dir = pytester.path / "cassettes" / "test_interop"
+    vcr_dir.mkdir(parents=True)
+    (vcr_dir / "test_pytest_recording_replays_a_flowview_cassette.json").write_bytes(
+        SHIPPED_DOC_CASSETTE.read_bytes()
+    )
+    pytester.runpytest_subprocess(
+        "--record-mode=once", "-k", "test_pytest_recording_records_sdk_traffic"
+    ).assert_outcomes(passed=1)
+    assert (vcr_dir / "test_pytest_recording_records_sdk_traffic.json").is_file()
+    # Everything replayed, pytest-recording's default mode none, network blocked.
+    pytester.runpytest_subprocess("--block-network").assert_outcomes(passed=3)

@@ -164,7 +164,7 @@ async def test_schema_drift_is_reported(tmp_path):
     cassette = tmp_path / "drift.json"
     await _record_hello(cassette)
     data = json.loads(cassette.read_text())
-    data["metadata"]["flowview"]["schema_sha256"] = "0123456789abcdef"
+    data["flowview"]["schema_sha256"] = "0123456789abcdef"
     cassette.write_text(json.dumps(data))
     with pytest.warns(SchemaDriftWarning, match="0123456789abcdef"):
         await Recorder(cassette, record_mode="none").open()

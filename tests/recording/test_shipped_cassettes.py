@@ -23,7 +23,7 @@ SHIPPED_DIR = Path(__file__).resolve().parents[2] / "cassettes"
 
 
 def _recorded_epoch(path: Path) -> str:
-    stamp = json.loads(path.read_text())["metadata"]["flowview"]["recorded_at"]
+    stamp = json.loads(path.read_text())["flowview"]["recorded_at"]
     return str(calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")))
 
 
