@@ -89,8 +89,12 @@ async def _run(python: str, script: Path, config: Mapping[str, Any], env: dict[s
     return json.loads(lines[-1])
 
 
-async def run_peer_side(script: str, backend_url: str, config: Mapping[str, Any]) -> Any:
-    """Run ``bench/sides/<script>`` with Prefect 1.4.1, pointed at ``backend_url``."""
+async def run_peer_side(script: str, backend_url: str, config: Mapping[str, Any],
+                        settings: Mapping[str, str] | None = None) -> Any:
+    """Run ``bench/sides/<script>`` with Prefect 1.4.1, pointed at ``backend_url``.
+
+    ``settings`` adds Prefect environment settings, e.g. a longer ``PREFECT__CLOUD__REQUEST_TIMEOUT``.
+    """
     python = await asyncio.to_thread(ensure_peer)  # may build the venv: keep it off the loop
     env = _clean_environment()
     env.update({
@@ -100,6 +104,7 @@ async def run_peer_side(script: str, backend_url: str, config: Mapping[str, Any]
         "PREFECT__HOME_DIR": str(PEER_DIR / "prefect-home"),
         "PREFECT__USER_CONFIG_PATH": str(PEER_DIR / "prefect-home" / "config.toml"),
     })
+    env.update(settings or {})
     return await _run(str(python), SIDES_DIR / script, config, env)
 
 
