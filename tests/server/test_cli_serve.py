@@ -1,0 +1,149 @@
+"""``flowview serve`` started the way a user starts it: the console script, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FLOWVIEW = str(Path(sys.executable).with_name("flowview"))
+DOC_QUERY = """query {
+flow_run(where: {name: {_eq: "woodoo-leopard"}}) {
+id
+state
+start_time
+}
+}"""
+DOC_RESPONSE = {
+    "data": {
+        "flow_run": [
+            {
+                "id": "8e445d74-9ca6-425b-98e5-72754b7ea174",
+                "state": "Success",
+                "start_time": "2021-05-12T17:59:56.383629+00:00",
+            }
+        ]
+    }
+}
+
+
+@contextmanager
+def serving(*arguments: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [FLOWVIEW, "serve", "--port", "0", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def post(url: str, query: str) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        error.close()
+        return error.code, body
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_serve_answers_the_documentation_example(stop_signal: signal.Signals) -> None:
+    with serving("--fixture", "inspecting-flow-runs") as (process, url):
+        assert url.startswith("http://127.0.0.1:")
+        assert post(url + "/graphql", DOC_QUERY) == (200, DOC_RESPONSE)
+        assert post(url, DOC_QUERY) == (200, DOC_RESPONSE)
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+
+
+def test_serve_with_a_fixture_file_faults_and_synthetic_data(tmp_path: Path) -> None:
+    fixture = tmp_path / "tiny.json"
+    fixture.write_text(json.dumps({"project": [{"name": "from-file"}]}))
+    database = tmp_path / "serve.sqlite"
+    arguments = (
+        "--fixture",
+        str(fixture),
+        "--faults",
+        "503*1",
+        "--synthetic",
+        "2x3x4",
+        "--db",
+        str(database),
+        "--seed",
+        "5",
+    )
+    with serving(*arguments) as (process, url):
+        query = "{ project(order_by: {name: asc}) { name } log_aggregate { aggregate { count } } }"
+        assert post(url, query)[0] == 503
+        status, body = post(url, query)
+        assert status == 200
+        assert body["data"]["project"] == [{"name": "from-file"}, {"name": "synthetic-5"}]
+        assert body["data"]["log_aggregate"]["aggregate"]["count"] == 2 * 3 * 4
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    assert database.is_file()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--fixture", "/no/such/fixture.json"), "cannot read fixture file"),
+        (("--fixture", "no-such-name"), "no shipped fixture named 'no-such-name'"),
+        (("--faults", "teapot:0.5"), "fault spec item 'teapot:0.5' is not understood"),
+        (("--synthetic", "lots"), "write RUNSxTASKSxLOGS"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(arguments: tuple[str, ...], message: str) -> None:
+    completed = subprocess.run(
+        [FLOWVIEW, "serve", "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("flowview serve: ")
+    assert message in lines[0]
+
+
+def test_invalid_fixture_content_names_table_row_and_column(tmp_path: Path) -> None:
+    fixture = tmp_path / "bad.json"
+    fixture.write_text(json.dumps({"project": [{"name": "ok"}, {"name": 7}]}))
+    completed = subprocess.run(
+        [FLOWVIEW, "serve", "--port", "0", "--fixture", str(fixture)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "project[1].name" in completed.stderr
