@@ -22,6 +22,7 @@ from flowview_async.logs import FlowRunLog
 from flowview_async.recording import Recorder, RecordMode, replay
 from flowview_async.states import State
 from flowview_async.task_run import TaskRunView
+from flowview_async.watch import watch_flow_run, watch_flow_runs
 
 __all__ = [
     "Client",
@@ -39,4 +40,6 @@ __all__ = [
     "inspect_flow_run",
     "replay",
     "states",
+    "watch_flow_run",
+    "watch_flow_runs",
 ]
