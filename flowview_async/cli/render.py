@@ -35,7 +35,8 @@ def _time(value: datetime | None) -> str:
 
 def state_text(state: State) -> Text:
     """``Success: All reference tasks succeeded.``, the name in the state's own colour."""
-    text = Text(state.name, style=f"bold {state.color}")
+    text = Text()
+    text.append(state.name, style=f"bold {state.color}")
     if state.message:
         text.append(f": {state.message}")
     return text

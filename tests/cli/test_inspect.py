@@ -131,3 +131,17 @@ def test_unexpected_errors_say_they_are_bugs(served: ThreadedBackend, flowview: 
     assert "RuntimeError: something nobody expected" in result.stderr
     assert "--debug" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mapped_children_are_folded_into_their_task(served: ThreadedBackend, flowview: Any) -> None:
+    result = flowview("inspect", "e1d2c3b4-a5f6-4789-9abc-def012345678", "--api", served.url)
+    assert result.exit_code == 0
+    assert "Task runs (5)" in result.stdout
+    greet_rows = [line for line in result.stdout.splitlines() if "greet-1" in line]
+    assert len(greet_rows) == 1
+    assert "Mapped" in greet_rows[0]
+    assert "3 mapped: 3 Success" in greet_rows[0]
+    # --json keeps every task run, children included.
+    document = json.loads(flowview("inspect", "e1d2c3b4-a5f6-4789-9abc-def012345678", "--api",
+                                   served.url, "--json").stdout)
+    assert sorted(t["map_index"] for t in document["task_runs"]) == [-1, -1, 0, 1, 2]
