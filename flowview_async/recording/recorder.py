@@ -179,7 +179,9 @@ class Recorder:
             return
         if self._state == "closed":
             raise ClientClosedError(f"{self!r} was closed; create a new Recorder to record again.")
-        loaded, metadata = await asyncio.to_thread(self._load)
+        loaded, metadata, learned = await asyncio.to_thread(self._load)
+        # Values a foreign cassette stored under secret-looking names: never write them again.
+        self.add_secrets(*learned)
         self._file_existed = loaded is not None
         if loaded is None and self.record_mode is RecordMode.NONE:
             msg = (
@@ -211,21 +213,23 @@ class Recorder:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any]]:
+    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any], list[str]]:
+        """Runs in a worker thread: reads, checks and keys the cassette; mutates nothing."""
+        learned: list[str] = []
         data = load_cassette_file(self.path)
         if data is None:
-            return None, {}
+            return None, {}, learned
         interactions = tuple(
             Interaction.build(
                 request,
                 response,
                 match_path=self._match_path,
-                request_body=self._redact_request_body(decode_payload(request.get("body"))),
+                request_body=self._redact_request_body(decode_payload(request.get("body")), learned),
             )
             for request, response in data.interactions
         )
         _schema_sha256()  # warm the cache here, off the event loop
-        return interactions, data.metadata
+        return interactions, data.metadata, learned
 
     def _save(self, entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
               secrets: tuple[str, ...]) -> None:
@@ -270,7 +274,9 @@ class Recorder:
         # request can overtake this one between its sequence number and its claim on an answer.
         body = request.body
         body_bytes = b"" if isinstance(body, bytes) else await body.as_bytes()
-        request_json = self._redact_request_body(decode_payload(body_bytes))
+        learned: list[str] = []
+        request_json = self._redact_request_body(decode_payload(body_bytes), learned)
+        self.add_secrets(*learned)
         payload = graphql_payload(request_json)
         key = request_key(request.method, request.url.path if self._match_path else "*", payload)
         self._calls[key.operation] += 1
@@ -295,22 +301,24 @@ class Recorder:
 
     # --- recording -------------------------------------------------------------------------------
 
-    def _redact_request_body(self, body: Any) -> Any:
+    def _redact_request_body(self, body: Any, found: list[str]) -> Any:
+        """``body`` with secrets replaced; values redacted for their name are added to ``found``.
+
+        Pure (it may run in the loading thread): the caller registers ``found`` as secrets, since
+        a value sent as ``password``/``apiKey`` is a secret wherever it shows up next.
+        """
         secrets = frozenset(self._secrets)
         if isinstance(body, dict):
             # Without registered secrets only the by-name pass has work to do (a 10,000-entry
             # cassette is keyed at load time, so this matters).
             redacted = scrub_json(body, secrets, by_name=False) if secrets else dict(body)
             if isinstance(redacted.get("variables"), dict):
-                found: list[str] = []
                 redacted["variables"] = scrub_json(
                     redacted["variables"], secrets, by_name=True, found=found
                 )
-                # A value sent as `password`/`apiKey` is a secret wherever it shows up next.
-                self.add_secrets(*found)
             return redacted
         if isinstance(body, list):
-            return [self._redact_request_body(item) for item in body]
+            return [self._redact_request_body(item, found) for item in body]
         if isinstance(body, str):
             return scrub_text(body, secrets)
         return body

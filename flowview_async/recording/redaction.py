@@ -82,7 +82,7 @@ def scrub_json(
         for key, item in value.items():
             if by_name and _SECRET_NAME.search(str(key)) and _is_scalar(item) and item is not None:
                 scrubbed[key] = REDACTED
-                if found is not None:
+                if found is not None and item != REDACTED:  # already redacted: nothing learnt
                     found.append(str(item))
             else:
                 scrubbed[key] = scrub_json(item, secrets, by_name=by_name, found=found)

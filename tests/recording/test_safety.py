@@ -168,3 +168,18 @@ async def test_schema_drift_is_reported(tmp_path):
     cassette.write_text(json.dumps(data))
     with pytest.warns(SchemaDriftWarning, match="0123456789abcdef"):
         await Recorder(cassette, record_mode="none").open()
+
+
+async def test_a_redacted_cassette_can_be_extended(tmp_path):
+    cassette = tmp_path / "extend.json"
+    variables = {"input": {"nested": {"password": "hunter2hunter2"}}}
+    async with TicketServer() as server:
+        async with recorded_session(server.url, Recorder(cassette)) as session:
+            await session.execute(request(ECHO, **variables))
+        recorder = Recorder(cassette, record_mode="new_episodes")
+        async with recorded_session(server.url, recorder) as session:
+            await session.execute(request(ECHO, **variables))  # replayed: same redacted key
+            await session.execute(request(HELLO, name="new"))  # recorded
+    stored = json.loads(cassette.read_text())["interactions"]
+    assert len(stored) == 2
+    assert "hunter2hunter2" not in cassette.read_text()
