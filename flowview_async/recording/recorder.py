@@ -121,6 +121,7 @@ class Recorder:
         self._rerecord_command = rerecord_command
         self._canonical_order = canonical_order
         self._state = "new"
+        self._saving: asyncio.Task[None] | None = None
         self._file_existed = False
         self._loaded: tuple[Interaction, ...] = ()
         self._index = ReplayIndex((), self.repeat)
@@ -195,7 +196,14 @@ class Recorder:
         self._state = "open"
 
     async def close(self) -> None:
-        """Save the cassette if something new was recorded (in a worker thread). Idempotent."""
+        """Save the cassette if something new was recorded (in a worker thread). Idempotent.
+
+        The save runs in a task of its own: cancelling ``close`` does not lose the recording,
+        and a second ``close`` waits for the first one's save.
+        """
+        if self._saving is not None:
+            await asyncio.shield(self._saving)
+            return
         if self._state == "closed":
             return
         was_open = self._state == "open"
@@ -204,7 +212,10 @@ class Recorder:
             return
         entries = [(item.request, item.response) for item in self._interactions_to_save()]
         secrets = tuple(self._secrets)
-        await asyncio.to_thread(self._save, entries, secrets)
+        self._saving = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self._save, entries, secrets)
+        )
+        await asyncio.shield(self._saving)
 
     async def __aenter__(self) -> Recorder:
         await self.open()

@@ -96,3 +96,18 @@ async def test_a_cancelled_request_is_not_recorded_and_the_rest_is_saved(tmp_pat
     stored = json.loads(cassette.read_text())["interactions"]
     assert [i["request"]["body"].get("variables") for i in stored] == [{"name": "after"}]
     assert recorder.record_count == 1
+
+
+async def test_cancelling_close_still_saves_and_a_second_close_waits(tmp_path):
+    cassette = tmp_path / "close.json"
+    recorder = Recorder(cassette)
+    async with TicketServer() as server, recorded_session(server.url, recorder) as session:
+        await session.execute(request(HELLO, name="kept"))
+        closing = asyncio.create_task(recorder.close())
+        await asyncio.sleep(0)  # the save has started
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        await recorder.close()  # waits for the save the cancelled close started
+        assert json.loads(cassette.read_text())["interactions"][0]["request"]["body"][
+            "variables"] == {"name": "kept"}
