@@ -70,7 +70,8 @@ def _normalise_document(query: str) -> tuple[str, str | None]:
         len(operations) == 1
         and all(
             getattr(selection, "name", None) is not None
-            and selection.name.value in ("__schema", "__type")  # type: ignore[attr-defined]
+            # Only whole-schema queries: two __type(name: ...) lookups are different requests.
+            and selection.name.value == "__schema"  # type: ignore[attr-defined]
             for selection in operations[0].selection_set.selections
         )
     ):

@@ -41,6 +41,9 @@ def test_introspection_queries_match_each_other():
     old = {"query": "query IntrospectionQuery { __schema { types { name } } }"}
     new = {"query": "query IntrospectionQuery { __schema { queryType { name } types { name } } }"}
     assert _key(old) == _key(new)
+    one_type = {"query": '{ __type(name: "flow_run") { name } }'}
+    other_type = {"query": '{ __type(name: "task_run") { name } }'}
+    assert _key(one_type) != _key(other_type)
 
 
 def test_batches_and_non_graphql_bodies_get_keys():
