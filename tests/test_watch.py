@@ -19,6 +19,7 @@ import pytest
 
 from flowview_async import Client
 from flowview_async.errors import FlowRunNotFoundError, InvalidArgumentError, WatchTimeoutError
+from flowview_async.recording import replay
 from flowview_async.server import LocalBackend
 from flowview_async.watch import (
     LogLine,
@@ -300,3 +301,18 @@ async def test_unknown_run_and_bad_arguments(client: Client) -> None:
         [e async for e in watch_flow_runs([], client=client)]
     with pytest.raises(InvalidArgumentError):
         [e async for e in watch_flow_runs(DOC_FLOW_RUN_ID, client=client)]
+
+
+async def test_a_recorded_watch_replays_identically_and_instantly(backend: LocalBackend,
+                                                                  tmp_path: Any) -> None:
+    cassette = tmp_path / "watch.json"
+    async with Client(backend.url, cassette=cassette, record_mode="all") as recording:
+        recorded = [e async for e in watch_flow_run(DOC_FLOW_RUN_ID, client=recording, **FAST)]
+    async with replay(cassette) as replaying:
+        assert replaying.replaying
+        # Hour-long poll intervals: replay sleeps return at once (Client.sleep), so this is quick.
+        replayed = [e async for e in watch_flow_run(DOC_FLOW_RUN_ID, client=replaying,
+                                                    poll_interval=3600, max_poll_interval=3600)]
+        assert replaying.recorder is not None
+        assert replaying.recorder.all_played
+    assert replayed == recorded
