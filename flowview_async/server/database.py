@@ -40,6 +40,11 @@ _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+def _consume_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def quote(identifier: str) -> str:
     """A SQL identifier; every name comes from the SDL, quoting guards words like "timestamp"."""
     return '"' + identifier.replace('"', '""') + '"'
@@ -135,9 +140,12 @@ class Database:
         if self._executor is None:
             raise RuntimeError("the local backend database is not open")
         loop = asyncio.get_running_loop()
-        # shield: if the awaiting request is cancelled, the call still finishes in the worker
-        # (it cannot be interrupted anyway) and the connection stays consistent.
-        return await asyncio.shield(loop.run_in_executor(self._executor, function))
+        future = loop.run_in_executor(self._executor, function)
+        # If the awaiting request is cancelled, the call still finishes in the worker (it cannot
+        # be interrupted anyway); retrieving its outcome here keeps asyncio from reporting an
+        # exception "never retrieved".
+        future.add_done_callback(_consume_outcome)
+        return await asyncio.shield(future)
 
     async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in the database thread, alone."""

@@ -82,6 +82,8 @@ class Compiler:
         self._tables = tables
         self._aliases = 0
         self.params: dict[str, Any] = {}
+        # Tables read from a derived source instead (the traversal functions' result rows).
+        self._sources: dict[str, str] = {}
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -90,6 +92,17 @@ class Compiler:
 
     def select_aggregate(self, table: Table, field: SelectedField) -> str:
         return "SELECT " + self._aggregate(table, field, join=None)
+
+    def select_function_rows(
+        self, table: Table, field: SelectedField, source: str, params: Mapping[str, Any]
+    ) -> str:
+        """Like :meth:`select_rows`, over ``source`` (a SELECT that yields ``table``'s columns
+        plus a ``rowid`` column giving the natural order) instead of the stored table."""
+        self._sources[table.name] = f"({source})"
+        self.params.update(params)
+        if field.name.endswith("_aggregate"):
+            return self.select_aggregate(table, field)
+        return self.select_rows(table, field)
 
     def select_by_pk(self, table: Table, field: SelectedField) -> str:
         alias = self._alias()
@@ -107,6 +120,9 @@ class Compiler:
     def _alias(self) -> str:
         self._aliases += 1
         return f"t{self._aliases}"
+
+    def _from(self, table: Table) -> str:
+        return self._sources.get(table.name, quote(table.name))
 
     def _bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
@@ -242,7 +258,7 @@ class Compiler:
                 order_terms = [f"{alias}.{quote(c)} ASC NULLS LAST" for c in distinct_on]
         order_terms.append(f"{alias}.rowid")
         sql = (
-            f"SELECT {select} FROM {quote(table.name)} AS {alias} {' '.join(joins)} "
+            f"SELECT {select} FROM {self._from(table)} AS {alias} {' '.join(joins)} "
             f"WHERE {' AND '.join(conditions)} ORDER BY {', '.join(order_terms)}"
         )
         return sql + self._paging(arguments)
@@ -271,7 +287,7 @@ class Compiler:
         return (
             f"SELECT rid FROM (SELECT {alias}.rowid AS rid, row_number() OVER "
             f"(PARTITION BY {partition} ORDER BY {', '.join(window_order)}) AS rn "
-            f"FROM {quote(table.name)} AS {alias} WHERE {' AND '.join(conditions)}) WHERE rn = 1"
+            f"FROM {self._from(table)} AS {alias} WHERE {' AND '.join(conditions)}) WHERE rn = 1"
         )
 
     @staticmethod

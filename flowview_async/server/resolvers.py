@@ -7,6 +7,7 @@ pick values by response key (:func:`field_resolver`).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -152,6 +153,64 @@ def _table_resolver(
     return resolve
 
 
+# utility.downstream_tasks / upstream_tasks: every task reachable from the start tasks along edges,
+# with its depth (longest path found within depth_limit), as rows of utility_traversal.
+_TRAVERSAL_SQL = """
+WITH RECURSIVE walk(task_id, depth) AS (
+  SELECT id, 0 FROM task WHERE id IN (SELECT value FROM json_each(:fn_start_task_ids))
+  UNION
+  SELECT edge.{step_to}, walk.depth + 1 FROM walk JOIN edge ON edge.{step_from} = walk.task_id
+  WHERE walk.depth < :fn_depth_limit
+)
+SELECT task.tenant_id AS tenant_id, walk.task_id AS task_id, max(walk.depth) AS depth,
+       row_number() OVER (ORDER BY max(walk.depth), walk.task_id) AS rowid
+FROM walk JOIN task ON task.id = walk.task_id GROUP BY walk.task_id
+"""
+
+
+def _uuid_array(value: Any) -> list[str]:
+    """A Postgres ``uuid[]`` input: the literal ``{id1,id2}`` or a JSON list of ids."""
+    items = value
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.startswith("{") and text.endswith("}")):
+            raise QueryError(f'malformed array literal: "{value}"')
+        items = [item.strip().strip('"') for item in text[1:-1].split(",") if item.strip()]
+    if not isinstance(items, list):
+        raise QueryError(f'malformed array literal: "{value}"')
+    try:
+        return [normalize_uuid(item) for item in items]
+    except ValueError as error:
+        raise QueryError(str(error)) from None
+
+
+def _traversal_resolver(direction: str) -> Callable[..., Awaitable[Any]]:
+    step_from, step_to = (
+        ("upstream_task_id", "downstream_task_id")
+        if direction == "downstream"
+        else ("downstream_task_id", "upstream_task_id")
+    )
+    source = _TRAVERSAL_SQL.format(step_from=step_from, step_to=step_to)
+
+    async def resolve(_root: Any, info: Info, **_: Any) -> Any:
+        context: RequestContext = info.context
+        compiler = Compiler(_query_context(info), all_tables())
+        try:
+            field = _root_field(info)
+            args = field.arguments.get("args") or {}
+            params = {
+                "fn_start_task_ids": json.dumps(_uuid_array(args.get("start_task_ids") or "{}")),
+                "fn_depth_limit": args.get("depth_limit") if args.get("depth_limit") is not None else 50,
+            }
+            table = all_tables()["utility_traversal"]
+            sql = compiler.select_function_rows(table, field, source, params)
+        except QueryError as error:
+            raise _as_graphql_error(error, info) from None
+        return await context.database.fetch_json(sql, compiler.params)
+
+    return resolve
+
+
 async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
     context: RequestContext = info.context
     try:
@@ -206,6 +265,9 @@ def attach_resolvers(schema: GraphQLSchema) -> None:
             field = query.fields.get(table.name + suffix)
             if field is not None:
                 field.resolve = _table_resolver(table, build)
+    for direction in ("downstream", "upstream"):
+        for suffix in ("", "_aggregate"):
+            query.fields[f"utility_{direction}_tasks{suffix}"].resolve = _traversal_resolver(direction)
     query.fields["hello"].resolve = lambda *_args, **_kw: "👋"
     query.fields["api"].resolve = lambda *_args, **_kw: {
         "backend": "SERVER",

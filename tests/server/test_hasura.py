@@ -348,3 +348,31 @@ async def test_get_task_run_info_of_unknown_run_is_an_error(ops: GraphQL) -> Non
     assert status == 200
     assert body["data"] == {"get_task_run_info": None}
     assert body["errors"][0]["message"] == "Invalid task run ID"
+
+
+async def test_task_graph_traversal_functions(docs: GraphQL) -> None:
+    say_hello, say_goodbye = (
+        "34b0dd2d-582e-4f0a-923d-63daf1e38fe5",
+        "b5e7f901-2c4d-4e6f-9a8b-0c1d2e3f4a51",
+    )
+    data = await docs.data(
+        "query ($down: _uuid, $up: _uuid) {"
+        " down: utility_downstream_tasks(args: {start_task_ids: $down},"
+        "  order_by: {depth: asc}) { depth task { slug } }"
+        " up: utility_upstream_tasks(args: {start_task_ids: $up, depth_limit: 1}) { depth }"
+        " count: utility_downstream_tasks_aggregate(args: {start_task_ids: $down},"
+        "  where: {depth: {_gt: 0}}) { aggregate { count } } }",
+        {"down": "{" + say_hello + "}", "up": "{" + say_goodbye + "}"},
+    )
+    assert data["down"] == [
+        {"depth": 0, "task": {"slug": "say_hello-1"}},
+        {"depth": 1, "task": {"slug": "series_one-1"}},
+        {"depth": 2, "task": {"slug": "say_goodbye-1"}},
+    ]
+    assert data["up"] == [{"depth": 0}, {"depth": 1}]
+    assert data["count"] == {"aggregate": {"count": 2}}
+    status, body = await docs.post(
+        '{ utility_downstream_tasks(args: {start_task_ids: "not-an-array"}) { depth } }'
+    )
+    assert status == 200
+    assert body["errors"][0]["message"] == 'malformed array literal: "not-an-array"'
