@@ -9,8 +9,14 @@ import click
 
 from flowview_async import __version__
 
+_EPILOG = """\b
+Exit codes: 0 ok; watch: 1 run failed, 2 run ended otherwise; 3 bad arguments or settings;
+4 not found; 5 ambiguous name; 6 credentials refused; 7 backend unreachable or broken;
+8 GraphQL errors; 9 watch timed out; 10 cassette problem; 11 result unreadable;
+12 other flowview error; 70 a bug in flowview; 130 interrupted."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_EPILOG)
 @click.version_option(__version__, prog_name="flowview")
 def cli() -> None:
     """Inspect Prefect 1 flow runs, record and replay inspections, serve a local backend."""
@@ -21,17 +27,12 @@ def main() -> None:
     cli()
 
 
-# Subcommands register themselves here (imported last: they need `cli` defined).
-from flowview_async.cli.serve import serve  # noqa: E402
-
-cli.add_command(serve)
+# Subcommands live in modules of their own, registered here (imported last: they need `cli`).
 from flowview_async.cli.inspect_command import inspect  # noqa: E402
-
-cli.add_command(inspect)
 from flowview_async.cli.logs_command import logs  # noqa: E402
 from flowview_async.cli.query_command import query  # noqa: E402
+from flowview_async.cli.serve import serve  # noqa: E402
 from flowview_async.cli.watch_command import watch  # noqa: E402
 
-cli.add_command(logs)
-cli.add_command(watch)
-cli.add_command(query)
+for _command in (inspect, logs, watch, query, serve):
+    cli.add_command(_command)

@@ -15,7 +15,7 @@ from flowview_async.flow_run import FlowRunView, inspect_flow_run
 __all__ = ["inspect"]
 
 
-@click.command("inspect")
+@click.command("inspect", short_help="Show a flow run: state, history, flow, task runs, logs.")
 @click.argument("flow_run_id", required=False)
 @click.option("--name", help="Look the flow run up by name instead of id (must be unique).")
 @click.option("--last-logs", type=click.IntRange(min=0), default=10, show_default=True,

@@ -67,7 +67,7 @@ async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[FlowRunL
                 yield event.log
 
 
-@click.command("logs")
+@click.command("logs", short_help="Print (or --follow) a flow run's log lines.")
 @click.argument("flow_run_id")
 @click.option("--follow", "-f", is_flag=True,
               help="Keep printing new lines until the run finishes.")

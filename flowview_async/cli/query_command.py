@@ -46,7 +46,7 @@ async def _document(source: str) -> str:
         raise InvalidArgumentError(msg) from None
 
 
-@click.command("query")
+@click.command("query", short_help="Run a GraphQL query and print the JSON result.")
 @click.argument("graphql")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="A query variable (repeatable); JSON values are parsed (limit=3, ids=[...]).")

@@ -124,7 +124,7 @@ async def _watch_json(events: Any) -> int:
     return code
 
 
-@click.command("watch")
+@click.command("watch", short_help="Follow a run live; the exit code tells how it ended.")
 @click.argument("flow_run_id")
 @click.option("--no-logs", is_flag=True, help="Show state changes only, not log lines.")
 @click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True),
