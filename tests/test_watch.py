@@ -316,3 +316,19 @@ async def test_a_recorded_watch_replays_identically_and_instantly(backend: Local
         assert replaying.recorder is not None
         assert replaying.recorder.all_played
     assert replayed == recorded
+
+
+async def test_lines_arriving_late_with_older_timestamps_still_arrive_once(
+        backend: LocalBackend, client: Client) -> None:
+    # Prefect agents send lines in batches: a line can reach the backend after newer ones.
+    flow_run_id = await new_flow_run(backend, "batched-logs")
+    collector = Collector()
+    consumer = asyncio.create_task(collector.consume(
+        watch_flow_run(flow_run_id, client=client, late_log_window=5, **FAST)))
+    newer = await write_logs(backend, flow_run_id, 10, ["newer"], id_prefix="5555")
+    await collector.wait_for(lambda events: len(log_lines(events)) == 1)
+    late = await write_logs(backend, flow_run_id, 7, ["late, within the window"], id_prefix="6666")
+    await collector.wait_for(lambda events: len(log_lines(events)) == 2)
+    await backend.set_state("flow_run", flow_run_id, state("Success", "ok"), timestamp=at(11))
+    await asyncio.wait_for(consumer, timeout=30)
+    assert [line.log.id for line in collector.logs()] == [*newer, *late]
