@@ -151,6 +151,7 @@ def inspection(found: FlowRunInspection, *, last_logs: int) -> RenderableType:
     """Everything ``flowview inspect`` shows, top to bottom."""
     return Group(
         _run_header(found.flow_run),
+        Text(),
         state_history_table(found.flow_run.states),
         flow_table(found.flow),
         Text(),
