@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -56,7 +57,8 @@ STATUS_CONNECTION_RESET = 0
 class ServedRequest:
     """One GraphQL request as the backend received it and the HTTP status it got.
 
-    ``status`` is 0 when the connection was reset instead of answered.
+    ``status`` is 0 when no answer was sent: an injected connection reset, or the backend was
+    stopped while the request was still being served.
     """
 
     operation_name: str | None
@@ -197,16 +199,29 @@ def _depth(
     return deepest
 
 
-async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payload) -> web.Response:
-    """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
+@functools.lru_cache(maxsize=1024)
+def _checked_document(schema: GraphQLSchema, query: str) -> DocumentNode | tuple[dict[str, Any], ...]:
+    """The parsed document, or its parse/validation errors as Apollo formats them.
+
+    Cached by query text: clients send the same few documents over and over, and validating
+    against this large schema costs more than running the SQL.
+    """
     try:
-        document = parse(payload.query)
+        document = parse(query)
     except GraphQLSyntaxError as error:
-        return _json({"errors": [_formatted(error, "GRAPHQL_PARSE_FAILED", js_quotes=True)]}, 400)
+        return (_formatted(error, "GRAPHQL_PARSE_FAILED", js_quotes=True),)
     validation_errors = validate(schema, document)
     if validation_errors:
-        errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED", js_quotes=True) for e in validation_errors]
-        return _json({"errors": errors}, 400)
+        return tuple(_formatted(e, "GRAPHQL_VALIDATION_FAILED", js_quotes=True) for e in validation_errors)
+    return document
+
+
+async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payload) -> web.Response:
+    """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
+    checked = _checked_document(schema, payload.query)
+    if not isinstance(checked, DocumentNode):
+        return _json({"errors": list(checked)}, 400)
+    document = checked
     operation = get_operation_ast(document, payload.operation_name)
     if operation is None:
         return _error_response(
@@ -278,6 +293,8 @@ async def traffic_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not is_graphql_request(request):
         return await handler(request)
     traffic = request.app[TRAFFIC_KEY]
+    # Read the body first, so even a request answered by an injected fault is recorded in full.
+    payload = await payload_of(request)
     traffic.in_flight += 1
     traffic.max_in_flight = max(traffic.max_in_flight, traffic.in_flight)
     status = STATUS_CONNECTION_RESET
@@ -287,7 +304,6 @@ async def traffic_middleware(request: web.Request, handler: Handler) -> web.Stre
         return response
     finally:
         traffic.in_flight -= 1
-        payload = await payload_of(request)
         traffic.requests.append(
             ServedRequest(payload.operation_name, payload.query, payload.variables, status)
         )

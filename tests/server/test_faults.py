@@ -102,3 +102,20 @@ def test_fault_spec_round_trip() -> None:
 async def test_negative_latency_is_refused() -> None:
     with pytest.raises(InvalidArgumentError, match="must not be negative"):
         LocalBackend(None, latency_ms=-1)
+
+
+async def test_stopping_cancels_a_request_still_being_served(
+    session: aiohttp.ClientSession,
+) -> None:
+    backend = LocalBackend(None, faults="slow@600*1")
+    async with backend:
+        pending = asyncio.ensure_future(post(session, backend))
+        for _ in range(500):
+            if backend.max_in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert backend.max_in_flight == 1
+    # The slow handler was cancelled by the shutdown instead of holding it for ten minutes.
+    with pytest.raises(aiohttp.ClientError):
+        await pending
+    assert [r.status for r in backend.requests] == [0]
