@@ -57,6 +57,9 @@ STATUS_CONNECTION_RESET = 0
 class ServedRequest:
     """One GraphQL request as the backend received it and the HTTP status it got.
 
+    ``operation_name`` is the ``operationName`` sent, or else the name of the document's only
+    operation (``None`` for anonymous ones, such as every query Prefect 1.4.1 sends).
+
     ``status`` is 0 when no answer was sent: an injected connection reset, or the backend was
     stopped while the request was still being served.
     """
@@ -305,8 +308,23 @@ async def traffic_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         traffic.in_flight -= 1
         traffic.requests.append(
-            ServedRequest(payload.operation_name, payload.query, payload.variables, status)
+            ServedRequest(_operation_name(payload), payload.query, payload.variables, status)
         )
+
+
+def _operation_name(payload: Payload) -> str | None:
+    """``operationName`` as sent, else the name of the document's only operation, if any."""
+    if payload.operation_name is not None or not payload.query:
+        return payload.operation_name
+    checked = _checked_document(served_schema(), payload.query)
+    if not isinstance(checked, DocumentNode):
+        return None
+    operations = [
+        definition for definition in checked.definitions if isinstance(definition, OperationDefinitionNode)
+    ]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
 
 
 class _ConnectionReset(web.HTTPException):

@@ -73,7 +73,7 @@ async def test_requests_are_recorded_with_operation_name_and_status(
     )
     await docs.post("{ nope }")
     served = flowview_backend.requests
-    assert [(r.operation_name, r.status) for r in served] == [(None, 200), ("Two", 200), (None, 400)]
+    assert [(r.operation_name, r.status) for r in served] == [("One", 200), ("Two", 200), (None, 400)]
     assert served[1].variables == {"id": DOC_RUN}
     assert served[0].query == "query One { hello }"
     assert flowview_backend.max_in_flight == 1
