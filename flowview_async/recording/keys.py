@@ -25,9 +25,13 @@ __all__ = ["GraphQLPayload", "RequestKey", "canonical_json", "decode_payload", "
 _INTROSPECTION_DOCUMENT = "<introspection query>"
 
 
+# One encoder for all calls: json.dumps with options builds a new encoder every time.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """One spelling per JSON value: sorted keys, no insignificant whitespace."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ Three layers, each catching what the previous one cannot know about:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -80,7 +81,7 @@ def scrub_json(
     if isinstance(value, Mapping):
         scrubbed: dict[str, Any] = {}
         for key, item in value.items():
-            if by_name and _SECRET_NAME.search(str(key)) and _is_scalar(item) and item is not None:
+            if by_name and _looks_secret(str(key)) and _is_scalar(item) and item is not None:
                 scrubbed[key] = REDACTED
                 if found is not None and item != REDACTED:  # already redacted: nothing learnt
                     found.append(str(item))
@@ -90,6 +91,12 @@ def scrub_json(
     if isinstance(value, list):
         return [scrub_json(item, secrets, by_name=by_name, found=found) for item in value]
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _looks_secret(name: str) -> bool:
+    # Variable names repeat across thousands of interactions: match each name once.
+    return _SECRET_NAME.search(name) is not None
 
 
 def _is_scalar(value: Any) -> bool:
