@@ -1,10 +1,27 @@
 """Record and replay: GraphQL-aware vcrpy cassettes, scoped to one client.
 
-- :class:`Recorder`: the per-client recorder/replayer (an aiohttp client middleware).
-- :class:`RecordMode`, :class:`RepeatPolicy`: vcrpy's record modes; what replay does when a
-  request's answers run out.
-- :func:`replay`: a client that replays a cassette with no backend at all.
-- :func:`graphql_matcher`: the same matching for plain vcrpy / pytest-recording users.
+Record an inspection once, replay it offline (no backend, no network, no real sleeps)::
+
+    async with Client(url, cassette="cassettes/x.json", record_mode="once") as client:
+        inspection = await inspect_flow_run(flow_run_id, client=client)   # records
+    async with replay("cassettes/x.json") as client:                       # no URL at all
+        assert (await inspect_flow_run(flow_run_id, client=client)) == inspection
+
+- :class:`Recorder`: the per-client recorder/replayer, an aiohttp client middleware (never a
+  process-wide patch: two clients with two cassettes in one loop never mix).
+- :class:`RecordMode`: vcrpy's ``none``/``once``/``new_episodes``/``all``.
+- :class:`RepeatPolicy`: when a request's answers run out: ``error``/``repeat_last``/``cycle``.
+- :func:`replay`: a client replaying a cassette with no backend URL.
+- :func:`graphql_matcher`/:func:`register_graphql_matcher`: the same matching for plain vcrpy and
+  pytest-recording, which read these cassettes (and whose cassettes replay here).
+
+Requests match on method, URL path, normalised document, operation name and canonical variables;
+identical requests replay first-in first-out in the order they were issued. ``Authorization``,
+cookies, the tenant id and registered secrets never reach the file; a save that would write a
+secret raises ``SecretLeakError``. The pytest plugin (``flowview_cassette`` marker,
+``flowview_client``/``flowview_recorder`` fixtures, ``--flowview-record-mode``) lives in
+:mod:`flowview_async.pytest_plugin`; ``python -m flowview_async.recording.ship`` re-records the
+shipped cassettes.
 """
 
 from __future__ import annotations
