@@ -3,9 +3,10 @@
 Record an inspection once, replay it offline (no backend, no network, no real sleeps)::
 
     async with Client(url, cassette="cassettes/x.json", record_mode="once") as client:
-        inspection = await inspect_flow_run(flow_run_id, client=client)   # records
+        live = await inspect_flow_run(flow_run_id, client=client)          # records
     async with replay("cassettes/x.json") as client:                       # no URL at all
-        assert (await inspect_flow_run(flow_run_id, client=client)) == inspection
+        offline = await inspect_flow_run(flow_run_id, client=client)
+    assert offline.to_dict() == live.to_dict()
 
 - :class:`Recorder`: the per-client recorder/replayer, an aiohttp client middleware (never a
   process-wide patch: two clients with two cassettes in one loop never mix).
