@@ -147,3 +147,22 @@ def test_invalid_fixture_content_names_table_row_and_column(tmp_path: Path) -> N
     )
     assert completed.returncode == 2
     assert "project[1].name" in completed.stderr
+
+
+def test_a_busy_port_is_one_clear_line() -> None:
+    with serving() as (process, url):
+        port = url.rsplit(":", 1)[1]
+        completed = subprocess.run(
+            [FLOWVIEW, "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 1
+        lines = completed.stderr.strip().splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith(f"flowview serve: cannot listen on 127.0.0.1:{port}: ")
+        assert "address already in use" in lines[0].lower()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
