@@ -19,6 +19,7 @@ inspects 50 runs: flowview_async with one client, bulk ``from_flow_run_ids`` the
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import attrs
@@ -48,6 +49,8 @@ class Measured:
     what: str
     median_s: float
     best_s: float
+    client_cpu_s: float  # the side process's own CPU: the rest of the wall time is waiting
+    backend_cpu_s: float  # this process's CPU (it serves the backend) per operation
     requests: float  # per operation, as the backend counted them
     max_in_flight: int
     task_runs: int
@@ -58,14 +61,19 @@ async def _measure(backend: LocalBackend, side: str, mode: str, what: str, ids: 
                    repeats: int) -> Measured:
     config: dict[str, Any] = {"mode": mode, "flow_run_ids": ids, "repeats": repeats}
     backend.clear_requests()
+    backend_cpu_started = time.process_time()
     if side == "flowview_async":
         result = await run_flowview_side("flowview_inspect.py", {**config, "url": backend.url})
     else:
         result = await run_peer_side("peer_inspect.py", backend.url, config)
+    backend_cpu = time.process_time() - backend_cpu_started
     times = [float(t) for t in result["times"]]
+    operations = int(result["operations"])
     return Measured(
         side=side, what=what, median_s=median(times), best_s=min(times),
-        requests=len(backend.requests) / int(result["operations"]),
+        client_cpu_s=median([float(t) for t in result["cpu"]]),
+        backend_cpu_s=backend_cpu / operations,
+        requests=len(backend.requests) / operations,
         max_in_flight=backend.max_in_flight,
         task_runs=int(result["task_runs"]), logs=int(result["logs"]),
     )
@@ -73,11 +81,12 @@ async def _measure(backend: LocalBackend, side: str, mode: str, what: str, ids: 
 
 def _row(m: Measured) -> list[object]:
     return [m.side, m.what, f"{m.median_s * 1000:.1f}", f"{m.best_s * 1000:.1f}",
-            f"{m.requests:g}", m.max_in_flight, m.task_runs, m.logs]
+            f"{m.client_cpu_s * 1000:.1f}", f"{m.backend_cpu_s * 1000:.1f}", f"{m.requests:g}",
+            m.max_in_flight, m.task_runs, m.logs]
 
 
-HEADER = ["side", "operation", "median ms", "best ms", "requests/op", "max in flight",
-          "task runs", "log lines"]
+HEADER = ["side", "operation", "median ms", "best ms", "client CPU ms", "backend CPU ms",
+          "requests/op", "max in flight", "task runs", "log lines"]
 
 
 async def main(quick: bool) -> None:

@@ -10,7 +10,8 @@ Config: ``{"url", "mode", "flow_run_ids", "repeats"}``; ``mode`` is one of
 * ``many``: every id at once: ``FlowRunView.from_flow_run_ids`` (bulk) then ``inspect()`` of each,
   concurrently, through the one client (its bounded pool decides how many are in flight).
 
-Prints ``{"times": [seconds per repeat], "operations": n, "task_runs": n, "logs": n}``; one
+Prints ``{"times": [seconds per repeat], "cpu": [client CPU seconds per repeat],
+"operations": n, "task_runs": n, "logs": n}``; one
 untimed warm-up comes first (connection set-up, lazy imports), and counts in ``operations``.
 """
 
@@ -72,13 +73,16 @@ async def main(config: dict[str, Any]) -> dict[str, Any]:
         return await _SINGLE[mode](client, ids[0])
 
     times: list[float] = []
+    cpu: list[float] = []
     async with Client(config["url"]) as client:
         counts = await once()  # warm-up
         for _ in range(repeats):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             counts = await once()
             times.append(time.perf_counter() - started)
-    return {"times": times, "operations": repeats + 1, "task_runs": counts[0], "logs": counts[1]}
+            cpu.append(time.process_time() - cpu_started)
+    return {"times": times, "cpu": cpu, "operations": repeats + 1, "task_runs": counts[0],
+            "logs": counts[1]}
 
 
 if __name__ == "__main__":
