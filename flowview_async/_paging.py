@@ -53,11 +53,14 @@ async def keyset_pages(
     cursor: tuple[Any, Any] | None = None
     while True:
         page_where = dict(where) if cursor is None else {"_and": [dict(where), _after(keys, cursor)]}
-        data = await client.execute(document, {"where": page_where, "limit": page_size})
+        # One row more than a page says whether another page follows, so a result that is an
+        # exact multiple of the page size costs no extra, empty request.
+        data = await client.execute(document, {"where": page_where, "limit": page_size + 1})
         rows = root_rows(data, root, what)
-        if rows:
-            yield rows
-        if len(rows) < page_size:
+        page = rows[:page_size]
+        if page:
+            yield page
+        if len(rows) <= page_size:
             return
-        last = rows[-1].raw
+        last = page[-1].raw
         cursor = (last.get(keys[0]), last.get(keys[1]))

@@ -145,11 +145,13 @@ query TaskRunIds($where: task_run_bool_exp!, $limit: Int!) {
 """
 
 # Logs, one keyset page at a time, ordered by (timestamp, id): lines that share a timestamp are
-# neither lost nor repeated across pages (Prefect 1's `_gt timestamp` lost them).
+# neither lost nor repeated across pages (Prefect 1's `_gt timestamp` lost them). flow_run_id lets
+# one query serve many watched runs.
 LOGS_PAGE = """
 query FlowRunLogs($where: log_bool_exp!, $limit: Int!) {
   log(where: $where, order_by: [{timestamp: asc}, {id: asc}], limit: $limit) {
     id
+    flow_run_id
     timestamp
     level
     message

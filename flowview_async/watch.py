@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from flowview_async import _queries
 from flowview_async._ids import check_id
 from flowview_async._paging import DEFAULT_PAGE_SIZE, check_page_size, keyset_pages
 from flowview_async._rows import format_timestamp
@@ -72,21 +73,6 @@ DEFAULT_MAX_DURATION = timedelta(hours=12)
 DEFAULT_LATE_LOG_WINDOW = 15.0
 # Runs per bulk log query: keeps the `_or` filter and the SQL a sensible size.
 _RUNS_PER_LOG_QUERY = 200
-
-# Like _queries.LOGS_PAGE, plus flow_run_id: one query serves every watched run.
-_WATCH_LOGS_PAGE = """
-query WatchLogs($where: log_bool_exp!, $limit: Int!) {
-  log(where: $where, order_by: [{timestamp: asc}, {id: asc}], limit: $limit) {
-    id
-    flow_run_id
-    timestamp
-    level
-    message
-    name
-    task_run_id
-  }
-}
-"""
 
 _T1 = TypeVar("_T1")
 _T2 = TypeVar("_T2")
@@ -242,7 +228,7 @@ async def _poll_logs(client: Client, trackers: Sequence[_RunTracker],
     for start in range(0, len(trackers), _RUNS_PER_LOG_QUERY):
         chunk = trackers[start:start + _RUNS_PER_LOG_QUERY]
         where = {"_or": [t.log_filter() for t in chunk]}
-        async for rows in keyset_pages(client, _WATCH_LOGS_PAGE, root="log", where=where,
+        async for rows in keyset_pages(client, _queries.LOGS_PAGE, root="log", where=where,
                                        keys=("timestamp", "id"), page_size=page_size,
                                        what="log line"):
             for row in rows:

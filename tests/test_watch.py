@@ -282,8 +282,8 @@ async def test_many_runs_from_one_task_with_two_requests_per_poll(backend: Local
     operations = [r.operation_name for r in backend.requests]
     assert operations.count("FlowRuns") >= 1
     # One bulk state query and one bulk log query per poll, whatever the number of runs.
-    assert set(operations) >= {"FlowRuns", "WatchLogs"}
-    polls = operations.count("WatchLogs")
+    assert set(operations) >= {"FlowRuns", "FlowRunLogs"}
+    polls = operations.count("FlowRunLogs")
     assert operations.count("FlowRuns") <= polls + 1
 
 
