@@ -20,10 +20,9 @@ WOODOO_LEOPARD_ID = "8e445d74-9ca6-425b-98e5-72754b7ea174"
 
 
 @pytest.fixture
-async def backend() -> AsyncIterator[LocalBackend]:
-    """The documentation page's fixture, served over HTTP on 127.0.0.1."""
-    async with LocalBackend() as served:
-        yield served
+def backend(flowview_backend: LocalBackend) -> LocalBackend:
+    """The documentation page's fixture served over HTTP on 127.0.0.1 (the plugin's fixture)."""
+    return flowview_backend
 
 
 @pytest.fixture

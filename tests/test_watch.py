@@ -46,18 +46,6 @@ def state(kind: str, message: str) -> dict[str, Any]:
     return {"type": kind, "message": message, "__version__": "1.4.1"}
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[LocalBackend]:
-    async with LocalBackend() as served:
-        yield served
-
-
-@pytest.fixture
-async def client(backend: LocalBackend) -> AsyncIterator[Client]:
-    async with Client(backend.url) as opened:
-        yield opened
-
-
 async def new_flow_run(backend: LocalBackend, name: str) -> str:
     flow_run_id = str(uuid.uuid4())
     await backend.insert("flow_run", [{

@@ -7,10 +7,7 @@ import aiohttp
 import pytest_asyncio
 
 from flowview_async.server.runner import LocalBackend
-from flowview_async.server.testing import flowview_backend
 from tests.server.datasets import OPERATORS_FIXTURE
-
-__all__ = ["flowview_backend"]
 
 
 class GraphQL:
