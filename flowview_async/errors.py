@@ -230,7 +230,28 @@ class CassetteMismatchError(RecordingError, _GqlTransportError):
 
     It derives from gql's ``TransportError`` so that gql re-raises it unchanged; the client never
     retries it.
+
+    Attributes:
+        operation_name: the GraphQL operation that missed, if known.
+        variables: its variables as canonical JSON text (secrets redacted), if known.
+        cassette_path: the cassette file, if known.
+        record_mode: the record mode in force, if known.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation_name: str | None = None,
+        variables: str | None = None,
+        cassette_path: str | None = None,
+        record_mode: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation_name = operation_name
+        self.variables = variables
+        self.cassette_path = cassette_path
+        self.record_mode = record_mode
 
 
 class SecretLeakError(RecordingError):

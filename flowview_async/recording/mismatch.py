@@ -78,4 +78,10 @@ def mismatch_error(
     else:
         lines.append(f"The cassette has no entry at all for operation {operation!r}.")
     lines.append(f"How to fix: re-record with `{rerecord_command}`, or fix the request.")
-    return CassetteMismatchError("\n".join(lines))
+    return CassetteMismatchError(
+        "\n".join(lines),
+        operation_name=key.operation,
+        variables=key.variables,
+        cassette_path=str(cassette_path),
+        record_mode=record_mode,
+    )
