@@ -46,7 +46,7 @@ from flowview_async.states import (
 )
 
 REFERENCE_STATES = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "prefect1_serialized_states.json"
+    Path(__file__).resolve().parent / "data" / "prefect1_serialized_states.json"
 )
 UTC = timezone.utc
 T0 = datetime(2022, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -28,7 +28,7 @@ from flowview_async.states import (
 from tests.prefect1_peer import run_in_peer
 
 REFERENCE_STATES = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "prefect1_serialized_states.json"
+    Path(__file__).resolve().parent / "data" / "prefect1_serialized_states.json"
 )
 
 # Predicates we add on top of Prefect 1.4.1's (documented in flowview_async.states).
