@@ -6,13 +6,21 @@ import random
 
 import attrs
 
+from flowview_async.errors import InvalidArgumentError
+
 __all__ = ["RetryPolicy"]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value <= 0:
-        msg = f"{attribute.name} must be positive, got {value!r}"
-        raise ValueError(msg)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        msg = f"RetryPolicy({attribute.name}=...) must be a positive number of seconds, got {value!r}."
+        raise InvalidArgumentError(msg)
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        msg = f"RetryPolicy(attempts=...) must be an integer of at least 1, got {value!r}."
+        raise InvalidArgumentError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -29,7 +37,7 @@ class RetryPolicy:
         deadline: total seconds one request may take, waits and retries included.
     """
 
-    attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    attempts: int = attrs.field(default=5, validator=_at_least_one)
     backoff: float = attrs.field(default=0.25, validator=_positive)
     max_backoff: float = attrs.field(default=8.0, validator=_positive)
     deadline: float = attrs.field(default=60.0, validator=_positive)

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from flowview_async.errors import ImmutableViewError, MalformedResponseError
 
-__all__ = ["FrozenDict", "Row", "freeze", "parse_timestamp", "rows_of"]
+__all__ = ["FrozenDict", "FrozenList", "Row", "freeze", "parse_timestamp", "rows_of"]
 
 _FRACTION = re.compile(r"(\.\d+)")
 
@@ -63,12 +63,30 @@ class FrozenDict(dict[str, Any]):
         return dict.__repr__(self)
 
 
+class FrozenList(list[Any]):
+    """A read-only list: equal to the plain list it holds and JSON-serializable like one (Prefect 1
+    returned lists), but the views stay immutable snapshots."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        msg = "View fields are read-only snapshots; copy with list(...) to modify."
+        raise ImmutableViewError(msg)
+
+    __setitem__ = __delitem__ = append = extend = insert = pop = remove = clear = _refuse
+    sort = reverse = __iadd__ = __imul__ = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return list.__repr__(self)
+
+
 def freeze(value: Any) -> Any:
-    """Deep-freeze JSON: dicts become :class:`FrozenDict`, lists become tuples."""
+    """Deep-freeze JSON: dicts become :class:`FrozenDict`, lists :class:`FrozenList`."""
     if isinstance(value, Mapping):
         return FrozenDict({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
+        return FrozenList(freeze(v) for v in value)
     return value
 
 
@@ -160,13 +178,13 @@ class Row:
             _malformed(f"{self._what}.{key} should be a JSON object, got {value!r}")
         return value
 
-    def string_list(self, key: str) -> tuple[str, ...]:
+    def string_list(self, key: str) -> FrozenList:
         value = self.json(key)
         if value is None:
-            return ()
+            return FrozenList()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             _malformed(f"{self._what}.{key} should be a list of strings, got {value!r}")
-        return tuple(value)
+        return FrozenList(value)
 
     def row(self, key: str, what: str) -> Row:
         return Row(self._get(key, True), what)

@@ -47,11 +47,11 @@ def parse_and_validate(document: str) -> DocumentNode:
     try:
         ast = parse(document)
     except GraphQLError as exc:
-        msg = f"The GraphQL document does not parse: {exc.message}. Fix the query text."
+        msg = f"The GraphQL document does not parse: {exc.message.rstrip('.')}. Fix the query text."
         raise QueryValidationError(msg, errors=[exc.formatted]) from exc
     errors = validate(schema(), ast)
     if errors:
-        details = "; ".join(error.message for error in errors[:5])
+        details = "; ".join(error.message.rstrip(".") for error in errors[:5])
         msg = (
             f"The GraphQL document does not fit the Prefect Server schema: {details}. "
             "Fix the query; see flowview_async/resources/prefect_server_schema.graphql for the fields."

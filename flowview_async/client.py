@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,34 @@ async def _capture_middleware(
     return response
 
 
+class _SecretsFilter(logging.Filter):
+    """Masks the credentials of open clients in gql's DEBUG log lines (it logs whole bodies, and a
+    server may echo a header back in an error message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[int, tuple[str, ...]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for values in self.secrets.values() for secret in values]
+        if secrets:
+            text = record.getMessage()
+            masked = _mask(text, secrets)
+            if masked != text:
+                record.msg, record.args = masked, ()
+        return True
+
+
+def _mask(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+_GQL_LOG_FILTER = _SecretsFilter()
+logging.getLogger("gql.transport.aiohttp").addFilter(_GQL_LOG_FILTER)
+
+
 class _Retryable(Exception):
     """Internal: an attempt failed in a way worth retrying; carries the error to raise at the end."""
 
@@ -174,19 +202,26 @@ class Client:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         cassette: str | os.PathLike[str] | None = None,
         record_mode: str | None = None,
+        repeat: str | None = None,
         recorder: Recorder | None = None,
     ) -> None:
+        if api_url is not None and not isinstance(api_url, str):
+            msg = f"api_url must be a URL string such as 'http://localhost:4200', got {api_url!r}."
+            raise InvalidArgumentError(msg)
         if cassette is not None and recorder is not None:
             msg = "Pass either cassette= or recorder=, not both."
             raise InvalidArgumentError(msg)
-        if record_mode is not None and cassette is None and recorder is None:
-            msg = "record_mode= needs cassette=PATH (or a recorder=)."
+        if (record_mode is not None or repeat is not None) and cassette is None:
+            msg = "record_mode= and repeat= go with cassette=PATH (a recorder= carries its own)."
             raise InvalidArgumentError(msg)
-        if max_concurrency < 1:
-            msg = f"max_concurrency must be at least 1, got {max_concurrency!r}."
+        if not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
+            msg = f"max_concurrency must be an integer of at least 1, got {max_concurrency!r}."
             raise InvalidArgumentError(msg)
-        if timeout <= 0:
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
             msg = f"timeout must be a positive number of seconds, got {timeout!r}."
+            raise InvalidArgumentError(msg)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            msg = f"retry must be a RetryPolicy, got {type(retry).__name__}."
             raise InvalidArgumentError(msg)
         self._requested_url = api_url
         self._api_key = api_key
@@ -196,6 +231,7 @@ class Client:
         self._max_concurrency = max_concurrency
         self._cassette = cassette
         self._record_mode = record_mode
+        self._repeat = repeat
         self._recorder: Recorder | None = recorder
         self._settings: Settings | None = None
         self._state = _State.UNOPENED
@@ -242,13 +278,18 @@ class Client:
             api_key=self._api_key,
             tenant_id=self._tenant_id,
         )
+        # Building the schema from the 110 KB SDL takes a few hundred ms: keep it off the loop.
+        await asyncio.to_thread(_schema.schema)
+        secrets = tuple(s for s in (self._settings.api_key, self._settings.tenant_id) if s)
+        if secrets:
+            _GQL_LOG_FILTER.secrets[id(self)] = secrets
         if self._cassette is not None:
             from flowview_async.recording import Recorder
 
-            self._recorder = Recorder(self._cassette, record_mode=self._record_mode or "once")
+            self._recorder = Recorder(self._cassette, record_mode=self._record_mode or "once",
+                                      repeat=self._repeat or "error")
         middlewares: list[Any] = [_capture_middleware]
         if self._recorder is not None:
-            secrets = [s for s in (self._settings.api_key, self._settings.tenant_id) if s]
             self._recorder.add_secrets(*secrets)
             await self._recorder.open()
             middlewares.append(self._recorder.middleware)
@@ -273,6 +314,7 @@ class Client:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        _GQL_LOG_FILTER.secrets.pop(id(self), None)
         try:
             if self._gql is not None and self._session is not None:
                 await self._gql.close_async()  # type: ignore[no-untyped-call]
@@ -342,19 +384,48 @@ class Client:
             BackendUnavailableError: the backend could not be reached, even after retries.
             MalformedResponseError: the answer is not JSON or has no data.
         """
+        if not isinstance(query, str):
+            msg = f"query must be a GraphQL document string, got {type(query).__name__}."
+            raise InvalidArgumentError(msg)
         session = self._require_session()
         document = _schema.parse_and_validate(query)
         name = operation_name or _operation_name(document)
         values = self._check_variables(variables)
         request = GraphQLRequest(document, variable_values=values, operation_name=name)
-        return await self._execute_with_retries(session, request, name)
+        try:
+            return await self._execute_with_retries(session, request, name)
+        except FlowViewError as exc:
+            self._scrub(exc)
+            raise
+
+    def _scrub(self, error: BaseException) -> None:
+        """Mask this client's credentials in an error and its causes: a server may echo the
+        Authorization header back in its error message, and messages end up in logs."""
+        settings = self._settings
+        secrets = [s for s in (settings.api_key, settings.tenant_id) if s] if settings else []
+        if not secrets:
+            return
+        seen: set[int] = set()
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if any(secret in str(current.args) for secret in secrets):
+                current.args = tuple(
+                    _mask(a, secrets) if isinstance(a, str) else a for a in current.args
+                )
+            if isinstance(current, GraphQLQueryError):
+                current.errors = json.loads(_mask(json.dumps(current.errors, default=str), secrets))
+                if current.data is not None:
+                    current.data = json.loads(_mask(json.dumps(current.data, default=str), secrets))
+            current = current.__cause__ or current.__context__
 
     def _require_session(self) -> AsyncClientSession:
         if self._state is not _State.OPEN or self._session is None:
-            msg = (
-                f"The client is {self._state.value}: use it inside `async with Client(...) as client:`"
-                " (a closed client cannot be reopened)."
-            )
+            if self._state is _State.UNOPENED:
+                msg = "The client is not open yet: use it inside `async with Client(...) as client:`."
+            else:
+                msg = ("The client is closed, and a closed client cannot be reopened: make a new "
+                       "`async with Client(...) as client:`.")
             raise ClientClosedError(msg)
         return self._session
 
@@ -418,6 +489,11 @@ class Client:
             raise _Retryable(RequestTimeoutError(msg)) from exc
         except TransportQueryError as exc:
             raise self._query_error(op, exc, exchange) from exc
+        except AssertionError as exc:
+            # gql asserts that an answer without errors has data: {"data": null}, {"errors": []}.
+            msg = (f"{op}: {where} answered with neither data nor errors. Is api_url the GraphQL "
+                   "endpoint of Prefect Server/Cloud?")
+            raise MalformedResponseError(msg) from exc
         except TransportServerError as exc:
             raise self._server_error(op, exc, exchange) from exc
         except TransportProtocolError as exc:
@@ -441,7 +517,11 @@ class Client:
     def _query_error(
         self, op: str, exc: TransportQueryError, exchange: _Exchange
     ) -> Exception:
-        errors = [e for e in (exc.errors or []) if isinstance(e, Mapping)]
+        if not isinstance(exc.errors, list) or not all(isinstance(e, Mapping) for e in exc.errors):
+            msg = (f"{op}: the backend answered with an 'errors' field that is not a list of "
+                   f"GraphQL errors ({type(exc.errors).__name__}). Is api_url a Prefect backend?")
+            return MalformedResponseError(msg)
+        errors: list[Mapping[str, Any]] = list(exc.errors)
         codes = {
             str(e["extensions"].get("code"))
             for e in errors

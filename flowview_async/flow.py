@@ -10,7 +10,7 @@ import attrs
 
 from flowview_async import _queries
 from flowview_async._ids import check_id, check_name
-from flowview_async._rows import FrozenDict, Row, freeze, root_rows, thaw
+from flowview_async._rows import FrozenDict, FrozenList, Row, freeze, root_rows, thaw
 from flowview_async.client import open_client
 from flowview_async.errors import AmbiguousMatchError, FlowNotFoundError
 
@@ -47,7 +47,7 @@ class FlowView:
     storage: FrozenDict = attrs.field(factory=FrozenDict, eq=False)
     core_version: str | None = None
     run_config: FrozenDict | None = None
-    labels: tuple[str, ...] = ()
+    labels: FrozenList = attrs.field(factory=FrozenList)
     archived: bool = False
     settings: FrozenDict = attrs.field(factory=FrozenDict)
     version: int | None = None
@@ -69,7 +69,7 @@ class FlowView:
             storage=freeze(storage),
             core_version=row.opt_string("core_version"),
             run_config=freeze(run_config) if isinstance(run_config, Mapping) else None,
-            labels=group.string_list("labels") if group else (),
+            labels=group.string_list("labels") if group else FrozenList(),
             archived=row.boolean("archived"),
             settings=freeze(row.mapping("settings")),
             version=row.opt_integer("version"),

@@ -22,7 +22,7 @@ import attrs
 from flowview_async import _queries
 from flowview_async._ids import check_id, check_name
 from flowview_async._paging import DEFAULT_PAGE_SIZE, check_page_size, keyset_pages
-from flowview_async._rows import FrozenDict, Row, format_timestamp, freeze, root_rows, thaw
+from flowview_async._rows import FrozenDict, FrozenList, Row, format_timestamp, freeze, root_rows, thaw
 from flowview_async.client import open_client
 from flowview_async.errors import (
     AmbiguousMatchError,
@@ -101,7 +101,7 @@ class FlowRunView:
     flow_id: str
     state: State
     states: tuple[State, ...] = ()
-    labels: tuple[str, ...] = ()
+    labels: FrozenList = attrs.field(factory=FrozenList)
     parameters: FrozenDict = attrs.field(factory=FrozenDict)
     context: FrozenDict = attrs.field(factory=FrozenDict)
     run_config: FrozenDict | None = None
@@ -314,7 +314,8 @@ class FlowRunView:
         Args:
             start_time: only lines strictly after this time.
             end_time: only lines up to this time (inclusive); defaults to ``updated_at``, so a
-                snapshot's logs do not grow under it.
+                snapshot's logs do not grow under it. A window that ends before it starts is
+                empty (``[]``), not an error, so "the last 10 minutes" of an old run is simply empty.
             page_size: lines per request; every line is fetched, however many there are.
         """
         return [log async for log in self.iter_logs(start_time, end_time, page_size=page_size)]

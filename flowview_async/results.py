@@ -300,9 +300,10 @@ def _unsupported_type_message(result: ResultInfo) -> str:
         )
     if result.type in {"Result", "CustomResult"} and not result.location:
         return (
-            "The task result has no location: Prefect recorded only a bare Result, which is "
-            "what it keeps when the task raised an exception (exceptions are not persisted). "
-            "There is no value to load; the state's message says what went wrong."
+            "The task result has no location: Prefect recorded a bare Result, meaning nothing was "
+            "persisted (no result configured on the task or flow, checkpointing off, or the task "
+            "raised). There is no value to load; set a result (e.g. PrefectResult or LocalResult) "
+            "on the task so future runs persist their values."
         )
     if result.type in {"Result", "CustomResult"}:
         return (

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from flowview_async import Client
 from flowview_async.server import LocalBackend
@@ -31,3 +33,24 @@ async def client(backend: LocalBackend) -> AsyncIterator[Client]:
     async with Client(backend.url) as opened:
         backend.clear_requests()
         yield opened
+
+
+@pytest.fixture
+async def odd_backend() -> AsyncIterator[tuple[str, list[Any]]]:
+    """A loopback HTTP server answering each request with the next canned body."""
+    answers: list[Any] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(answers.pop(0))
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", answers
+    finally:
+        await runner.cleanup()

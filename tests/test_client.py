@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import socket
+from typing import Any
 
 import pytest
 
 from flowview_async import Client, RetryPolicy
 from flowview_async.errors import (
+    AuthenticationError,
     BackendUnavailableError,
     ClientClosedError,
     ConfigurationError,
@@ -166,3 +170,76 @@ async def test_cancelling_a_request_leaves_the_client_usable() -> None:
         and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler")
     ]
     assert leftovers == []
+
+
+# --- answers that are not what a Prefect backend sends --------------------------------------------
+
+
+@pytest.mark.parametrize("answer", [{"data": None}, {"errors": []}, {"errors": "nope"},
+                                    {"errors": ["not an object"]}])
+async def test_odd_answers_are_malformed_responses(odd_backend: tuple[str, list[Any]],
+                                                   answer: Any) -> None:
+    url, answers = odd_backend
+    answers.append(answer)
+    async with Client(url, retry=RetryPolicy.none()) as client:
+        with pytest.raises(MalformedResponseError):
+            await run_woodoo(client)
+
+
+async def test_a_key_echoed_by_the_server_is_masked_everywhere(
+    odd_backend: tuple[str, list[Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, answers = odd_backend
+    secret = "pnu_ECHOEDSECRET42"
+    answers.append({"errors": [{"message": f"denied for Bearer {secret}",
+                                "extensions": {"code": "UNAUTHENTICATED"}}]})
+    answers.append({"errors": [{"message": f"no such tenant; key {secret}"}],
+                    "data": {"echo": secret}})
+    caplog.set_level(logging.DEBUG, logger="gql")
+    async with Client(url, api_key=secret, retry=RetryPolicy.none()) as client:
+        with pytest.raises(AuthenticationError) as refused:
+            await run_woodoo(client)
+        with pytest.raises(GraphQLQueryError) as failed:
+            await run_woodoo(client)
+    for error in (refused.value, failed.value):
+        assert secret not in str(error)
+        assert secret not in repr(error)
+        assert secret not in repr(error.__cause__)
+    assert secret not in json.dumps(failed.value.errors)
+    assert secret not in json.dumps(failed.value.data)
+    assert "<redacted>" in str(refused.value)
+    assert caplog.records, "gql logged the exchange at DEBUG"
+    assert all(secret not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Client(4200), "api_url"),  # type: ignore[arg-type]
+        (lambda: Client("http://127.0.0.1:1", max_concurrency="a"), "max_concurrency"),  # type: ignore[arg-type]
+        (lambda: Client("http://127.0.0.1:1", timeout="slow"), "timeout"),  # type: ignore[arg-type]
+        (lambda: Client("http://127.0.0.1:1", retry=3), "RetryPolicy"),  # type: ignore[arg-type]
+        (lambda: Client("http://127.0.0.1:1", repeat="cycle"), "cassette"),
+        (lambda: RetryPolicy(attempts=0), "attempts"),
+        (lambda: RetryPolicy(deadline=-1), "deadline"),
+    ],
+)
+def test_wrong_argument_types_are_invalid_argument_errors(make: Any, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        make()
+
+
+async def test_query_must_be_a_string(client: Client) -> None:
+    for bad in (b"query { flow_run { id } }", None, 123):
+        with pytest.raises(InvalidArgumentError, match="GraphQL document string"):
+            await client.execute(bad)  # type: ignore[arg-type]
+
+
+async def test_cassette_repeat_policy_is_a_client_option(backend: LocalBackend, tmp_path: Any) -> None:
+    cassette = tmp_path / "poll.json"
+    async with Client(backend.url, cassette=cassette, record_mode="once") as client:
+        assert await run_woodoo(client) == WOODOO_DATA
+    async with Client(backend.url, cassette=cassette, record_mode="none", repeat="cycle") as client:
+        # One answer recorded, three asked for: "cycle" serves it again instead of missing.
+        for _ in range(3):
+            assert await run_woodoo(client) == WOODOO_DATA

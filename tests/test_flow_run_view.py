@@ -151,7 +151,9 @@ async def test_views_are_immutable(client: Client) -> None:
         flow_run.parameters["injected"] = 1  # type: ignore[index]
     with pytest.raises(ImmutableViewError):
         flow_run.context.update({"x": 1})
-    assert isinstance(flow_run.labels, tuple)
+    with pytest.raises(ImmutableViewError):
+        flow_run.labels.append("extra")
+    assert flow_run.labels == list(flow_run.labels)  # still compares equal to a plain list
 
 
 async def test_lookup_by_name_and_bulk(client: Client, backend: LocalBackend) -> None:

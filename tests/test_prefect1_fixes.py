@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from flowview_async import Client, FlowRunView, RetryPolicy
 from flowview_async.errors import MalformedResponseError
@@ -81,27 +79,6 @@ async def test_empty_task_run_id_list_is_cached_for_a_finished_run(client: Clien
 
 
 # --- malformed answers: a real HTTP server that answers wrongly -----------------------------------
-
-
-@pytest.fixture
-async def odd_backend() -> AsyncIterator[tuple[str, list[Any]]]:
-    """A loopback HTTP server answering each request with the next canned body."""
-    answers: list[Any] = []
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.json_response(answers.pop(0))
-
-    app = web.Application()
-    app.router.add_post("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}", answers
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.parametrize(

@@ -188,7 +188,7 @@ async def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path) ->
     ("info", "message"),
     [
         (NO_RESULT, "has no Result type"),
-        (ResultInfo(type="Result", location=None), "the task raised an exception"),
+        (ResultInfo(type="Result", location=None), "nothing was persisted"),
         (ResultInfo(type="CustomResult", location="x"), "custom Result class"),
         (ResultInfo(type="Result", location="x"), "custom Result class"),
         (ResultInfo(type="ConstantResult", location="1"), "constants compiled into the flow"),
