@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, build_ast_schema, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_ast_schema,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
 
 from flowview_async.errors import QueryValidationError
 
 SCHEMA_RESOURCE = "prefect_server_schema.graphql"
 
-__all__ = ["parse_and_validate", "schema", "schema_hash", "schema_sdl"]
+__all__ = ["check_variables", "parse_and_validate", "schema", "schema_hash", "schema_sdl"]
 
 
 @functools.cache
@@ -58,3 +69,24 @@ def parse_and_validate(document: str) -> DocumentNode:
         )
         raise QueryValidationError(msg, errors=[error.formatted for error in errors])
     return ast
+
+
+def check_variables(document: DocumentNode, operation_name: str | None,
+                    variables: Mapping[str, Any] | None) -> None:
+    """Check ``variables`` against the operation's declared variable types, before any I/O.
+
+    Raises:
+        QueryValidationError: a required variable is missing, or a value does not fit its type
+            (a number for a ``String``, an unknown field in a ``*_bool_exp``…).
+    """
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if len(operations) != 1:
+        return  # the server reports an ambiguous or unknown operation name itself
+    result = get_variable_values(schema(), operations[0].variable_definitions or (),
+                                 dict(variables or {}))
+    if isinstance(result, list):
+        details = "; ".join(error.message.rstrip(".") for error in result[:5])
+        msg = f"The variables do not fit the query: {details}. Fix the values (or the declared types)."
+        raise QueryValidationError(msg, errors=[error.formatted for error in result])

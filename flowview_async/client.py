@@ -377,7 +377,7 @@ class Client:
 
         Raises:
             ClientClosedError: the client is not open.
-            QueryValidationError: the document does not fit the schema.
+            QueryValidationError: the document, or a variable's value, does not fit the schema.
             InvalidArgumentError: the variables are not a JSON object.
             GraphQLQueryError: the backend answered with GraphQL errors.
             AuthenticationError: the backend refused the credentials.
@@ -391,6 +391,7 @@ class Client:
         document = _schema.parse_and_validate(query)
         name = operation_name or _operation_name(document)
         values = self._check_variables(variables)
+        _schema.check_variables(document, name, values)
         request = GraphQLRequest(document, variable_values=values, operation_name=name)
         try:
             return await self._execute_with_retries(session, request, name)

@@ -243,3 +243,15 @@ async def test_cassette_repeat_policy_is_a_client_option(backend: LocalBackend, 
         # One answer recorded, three asked for: "cycle" serves it again instead of missing.
         for _ in range(3):
             assert await run_woodoo(client) == WOODOO_DATA
+
+
+async def test_variables_are_checked_against_their_declared_types(client: Client,
+                                                                  backend: LocalBackend) -> None:
+    with pytest.raises(QueryValidationError, match="String cannot represent a non string value"):
+        await client.execute(WOODOO, {"name": 123})
+    with pytest.raises(QueryValidationError, match=r"\$name"):
+        await client.execute(WOODOO, {})
+    with pytest.raises(QueryValidationError, match="unknown field 'nme'"):
+        await client.execute("query W($w: flow_run_bool_exp!) { flow_run(where: $w) { id } }",
+                             {"w": {"nme": {"_eq": "x"}}})
+    assert backend.requests == []
