@@ -61,7 +61,7 @@ def mismatch_error(
     record_mode: str,
     repeat: str,
     closest: list[Interaction],
-    rerecord_command: str,
+    how_to_record: str,
 ) -> CassetteMismatchError:
     """Build the error; ``payload`` and everything in it were redacted before keying."""
     operation = key.operation or "<anonymous operation>"
@@ -77,7 +77,8 @@ def mismatch_error(
             lines.append(_diff(candidate, key, payload))
     else:
         lines.append(f"The cassette has no entry at all for operation {operation!r}.")
-    lines.append(f"How to fix: re-record with `{rerecord_command}`, or fix the request.")
+    # how_to_record is a clause ("run `cmd` to ..." / "open the client with ..."), never quoted.
+    lines.append(f"How to fix: {how_to_record}; or fix the request.")
     return CassetteMismatchError(
         "\n".join(lines),
         operation_name=key.operation,

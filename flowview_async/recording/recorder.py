@@ -86,7 +86,9 @@ class Recorder:
         uri_origin: if set (e.g. ``"http://localhost:4200"``), recorded URIs use this scheme,
             host and port instead of the real ones: re-recording against a backend on a random
             port then gives the same file.
-        rerecord_command: the command quoted in mismatch errors (the pytest plugin passes one).
+        rerecord_command: a shell command that re-records the missing answers, quoted in
+            mismatch errors (the pytest plugin passes one); without it, errors say which
+            ``record_mode`` to open the client with.
         canonical_order: save interactions grouped by request key (first-in first-out within a
             key) instead of in issue order. Concurrent requests interleave differently from one
             recording to the next; this makes re-recording give the same file.
@@ -187,7 +189,7 @@ class Recorder:
         if loaded is None and self.record_mode is RecordMode.NONE:
             msg = (
                 f"Cassette {self.path} does not exist and the record mode is 'none' (replay only). "
-                f"Record it first: {self._fix_command()}."
+                f"Record it first: {self._fix_advice()}."
             )
             raise CassetteMismatchError(msg)
         self._loaded = loaded or ()
@@ -254,7 +256,7 @@ class Recorder:
                 SchemaDriftWarning(
                     f"Cassette {self.path} was recorded against GraphQL schema {recorded}, but "
                     f"this SDK bundles schema {_schema_sha256()}: its answers may not match "
-                    f"what a backend says today. Re-record it: {self._fix_command()}."
+                    f"what a backend says today. Re-record it: {self._fix_advice()}."
                 ),
                 stacklevel=3,
             )
@@ -383,12 +385,15 @@ class Recorder:
 
     # --- replay misses ---------------------------------------------------------------------------
 
-    def _fix_command(self) -> str:
+    def _fix_advice(self) -> str:
+        """How to record what is missing, as a clause ("run `cmd` ..."): backticks only ever
+        surround a command a user can paste, never prose."""
         if self._rerecord_command:
-            return self._rerecord_command
+            return f"run `{self._rerecord_command}` to record the missing answers"
+        # The CLI rewrites "open the client with record_mode='new_episodes'" into its options.
         return (
-            f"open the client with record_mode='new_episodes' to add the missing answers to "
-            f"{self.path}, or record_mode='all' to record it again"
+            f"open the client with record_mode='new_episodes' to record the missing answers into "
+            f"{self.path} (record_mode='all' records it again from scratch)"
         )
 
     def _miss(self, key: RequestKey, payload: GraphQLPayload) -> CassetteMismatchError:
@@ -404,7 +409,7 @@ class Recorder:
             key=key, payload=payload, reason=reason, cassette_path=self.path,
             record_mode=self.record_mode.value, repeat=self.repeat.value,
             closest=[] if recorded else self._index.closest(key),
-            rerecord_command=self._fix_command(),
+            how_to_record=self._fix_advice(),
         )
 
     # --- what happened (for tests and the pytest plugin) -----------------------------------------

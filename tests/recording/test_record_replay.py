@@ -134,6 +134,23 @@ async def test_miss_is_a_clear_error_that_gql_passes_through(tmp_path):
     assert '-  "name": "ann"' in message
     assert '+  "name": "anne"' in message
     assert "record_mode='new_episodes'" in message
+    # Prose is never wrapped in backticks: without a command to paste, there are none at all.
+    assert "`" not in message
+    assert "How to fix: open the client with record_mode='new_episodes'" in message
+
+
+async def test_a_rerecord_command_is_the_only_text_in_backticks(tmp_path):
+    cassette = tmp_path / "command.json"
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        await session.execute(request(HELLO, name="ann"))
+    command = "pytest tests/test_x.py::test_y --flowview-record-mode=new_episodes"
+    recorder = Recorder(cassette, record_mode="none", rerecord_command=command)
+    async with recorded_session(DEAD_URL, recorder) as session:
+        with pytest.raises(CassetteMismatchError) as caught:
+            await session.execute(request(HELLO, name="bob"))
+    message = str(caught.value)
+    assert message.count("`") == 2
+    assert f"How to fix: run `{command}` to record the missing answers; or fix the request." in message
 
 
 async def test_exhausted_answers_follow_the_repeat_policy(tmp_path):
