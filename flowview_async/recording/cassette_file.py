@@ -47,6 +47,9 @@ class CassetteData:
 
     interactions: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...]
     metadata: Mapping[str, Any]  # ours (the "flowview" object), empty for a foreign cassette
+    # The file exists but holds nothing (0 bytes or whitespace): the recorder reports it as such
+    # when replaying, and records into it like into a missing file otherwise.
+    empty: bool = False
 
 
 def is_yaml(path: Path) -> bool:
@@ -129,7 +132,11 @@ def _check_interaction(path: Path, position: int, entry: Any) -> tuple[Mapping[s
 
 
 def load_cassette_file(path: Path) -> CassetteData | None:
-    """Read and check a cassette; ``None`` when there is none (missing or empty, as vcrpy does)."""
+    """Read and check a cassette; ``None`` when the file does not exist.
+
+    An existing file with no content gives an ``empty`` :class:`CassetteData` (not ``None``), so
+    that "is empty" and "does not exist" can be told apart in error messages.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -142,7 +149,7 @@ def load_cassette_file(path: Path) -> CassetteData | None:
         msg = f"Cassette {path} is not UTF-8 text ({exc}); it is not a cassette or it is damaged."
         raise CassetteFormatError(msg) from exc
     if not text.strip():
-        return None
+        return CassetteData(interactions=(), metadata={}, empty=True)
     data = _parse(path, text)
     if not isinstance(data, Mapping) or not isinstance(data.get("interactions"), list):
         raise _foreign(path, "no top-level 'interactions' list")

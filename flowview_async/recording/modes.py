@@ -13,7 +13,9 @@ class RecordMode(str, enum.Enum):
     """vcrpy's record modes, with vcrpy's meaning.
 
     - ``none``: replay only; a request with no recorded answer is a ``CassetteMismatchError``.
-    - ``once``: record everything if the cassette file does not exist, else behave like ``none``.
+    - ``once``: record everything if the cassette file does not exist (or is empty: there is
+      nothing in it to lose), else behave like ``none``. Replaying an empty file (``none``) is a
+      ``CassetteFormatError`` saying it is empty.
     - ``new_episodes``: replay what is recorded, send the rest to the backend and append it.
     - ``all``: never replay; every request goes to the backend and its answer replaces the
       recorded answers for the same request.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from yarl import URL
 
 from flowview_async.errors import (
+    CassetteFormatError,
     CassetteMismatchError,
     ClientClosedError,
     SchemaDriftWarning,
@@ -182,10 +183,19 @@ class Recorder:
             return
         if self._state == "closed":
             raise ClientClosedError(f"{self!r} was closed; create a new Recorder to record again.")
-        loaded, metadata, learned = await asyncio.to_thread(self._load)
+        loaded, metadata, learned, empty = await asyncio.to_thread(self._load)
         # Values a foreign cassette stored under secret-looking names: never write them again.
         self.add_secrets(*learned)
+        # An empty file counts as no file: 'once' records into it (nothing recorded can be lost),
+        # exactly as the plugin decides when it starts a backend for a test.
         self._file_existed = loaded is not None
+        if empty and self.record_mode is RecordMode.NONE:
+            msg = (
+                f"Cassette {self.path} is empty, so there is nothing to replay (record mode "
+                "'none'). It was probably created empty or truncated by an interrupted tool: "
+                f"restore it from version control, or {self._fix_advice()}."
+            )
+            raise CassetteFormatError(msg)
         if loaded is None and self.record_mode is RecordMode.NONE:
             msg = (
                 f"Cassette {self.path} does not exist and the record mode is 'none' (replay only). "
@@ -226,12 +236,16 @@ class Recorder:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any], list[str]]:
-        """Runs in a worker thread: reads, checks and keys the cassette; mutates nothing."""
+    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any], list[str], bool]:
+        """Runs in a worker thread: reads, checks and keys the cassette; mutates nothing.
+
+        Returns the interactions (``None`` when there is no file or an empty one), our metadata,
+        the values learnt to be secret, and whether the file exists but is empty.
+        """
         learned: list[str] = []
         data = load_cassette_file(self.path)
-        if data is None:
-            return None, {}, learned
+        if data is None or data.empty:
+            return None, {}, learned, data is not None
         interactions = tuple(
             Interaction.build(
                 request,
@@ -242,7 +256,7 @@ class Recorder:
             for request, response in data.interactions
         )
         _schema_sha256()  # warm the cache here, off the event loop
-        return interactions, data.metadata, learned
+        return interactions, data.metadata, learned, False
 
     def _save(self, entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
               secrets: tuple[str, ...]) -> None:

@@ -183,3 +183,33 @@ async def test_a_redacted_cassette_can_be_extended(tmp_path):
     stored = json.loads(cassette.read_text())["interactions"]
     assert len(stored) == 2
     assert "hunter2hunter2" not in cassette.read_text()
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n"])
+async def test_an_empty_cassette_is_reported_as_empty_when_replayed(tmp_path, content):
+    cassette = tmp_path / "empty.json"
+    cassette.write_bytes(content)
+    with pytest.raises(CassetteFormatError) as caught:
+        await Recorder(cassette, record_mode="none").open()
+    message = str(caught.value)
+    assert f"Cassette {cassette} is empty" in message
+    assert "does not exist" not in message
+    assert "record_mode='new_episodes'" in message  # says how to record it
+
+
+@pytest.mark.parametrize("mode", ["once", "new_episodes", "all"])
+async def test_recording_modes_record_into_an_empty_cassette(tmp_path, mode):
+    # Nothing recorded can be lost by writing over an empty file, so 'once' records too.
+    cassette = tmp_path / "empty.json"
+    cassette.write_bytes(b"")
+    recorder = Recorder(cassette, record_mode=mode)
+    async with TicketServer() as server:
+        async with recorded_session(server.url, recorder) as session:
+            assert not recorder.replaying
+            await session.execute(request(HELLO, name="ann"))
+        assert server.requests == 1
+    assert len(json.loads(cassette.read_text())["interactions"]) == 1
+    replayer = Recorder(cassette, record_mode="once")
+    async with recorded_session(DEAD_URL, replayer) as session:
+        assert replayer.replaying
+        assert await session.execute(request(HELLO, name="ann")) == {"hello": "Hello ann"}
