@@ -50,6 +50,16 @@ class Interaction:
     response: Mapping[str, Any]
     # The bytes replay serves, encoded once (a 10,000-entry cassette must load fast).
     body: bytes = attrs.field(repr=False)
+    # Index in the cassette's "interactions" list (None: recorded in this session), for errors.
+    position: int | None = None
+
+    @property
+    def claims_json(self) -> bool:
+        """Whether the recorded response says (by its content type) that its body is JSON."""
+        for name, value in self.header_pairs():
+            if name.lower() == "content-type" and "json" in value.lower():
+                return True
+        return False
 
     @property
     def status(self) -> int:
@@ -76,6 +86,7 @@ class Interaction:
         *,
         match_path: bool = True,
         request_body: Any = None,
+        position: int | None = None,
     ) -> Interaction:
         """Key an interaction; ``request_body`` is the (redacted) body to key on, if not stored."""
         body_for_key = request.get("body") if request_body is None else request_body
@@ -89,4 +100,5 @@ class Interaction:
             body = raw
         else:
             body = str(raw).encode("utf-8")
-        return cls(key=key, payload=payload, request=request, response=response, body=body)
+        return cls(key=key, payload=payload, request=request, response=response, body=body,
+                   position=position)

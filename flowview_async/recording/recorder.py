@@ -132,6 +132,7 @@ class Recorder:
         # Issue order: taken synchronously when a request reaches the middleware.
         self._sequence = itertools.count()
         self._played = 0
+        self._checked_bodies: set[int] = set()  # positions whose recorded body parsed as JSON
         self._calls: collections.Counter[str | None] = collections.Counter()
 
     def __repr__(self) -> str:
@@ -252,8 +253,9 @@ class Recorder:
                 response,
                 match_path=self._match_path,
                 request_body=self._redact_request_body(decode_payload(request.get("body")), learned),
+                position=position,
             )
-            for request, response in data.interactions
+            for position, (request, response) in enumerate(data.interactions)
         )
         _schema_sha256()  # warm the cache here, off the event loop
         return interactions, data.metadata, learned, False
@@ -310,6 +312,7 @@ class Recorder:
         if self._serves_recorded:
             answer = self._index.take(key)
             if answer is not None:
+                self._check_recorded_body(answer)
                 self._played += 1
                 return build_replayed_response(
                     request, status=answer.status, reason=answer.reason,
@@ -325,6 +328,29 @@ class Recorder:
         self._recorded[sequence] = self._record(request, request_json, key, payload,
                                                 response, answer_bytes)
         return response
+
+    def _check_recorded_body(self, answer: Interaction) -> None:
+        """Refuse to serve a recorded body that claims to be JSON and is not (an edited file).
+
+        Checked when served, once per interaction, not at load: loading a 10,000-entry cassette
+        must not parse every body twice, and most replays use a fraction of a shared cassette.
+        Served as is, the client would blame the backend URL for what is a damaged file.
+        """
+        if answer.position is None or answer.position in self._checked_bodies:
+            return
+        if answer.claims_json:
+            try:
+                json.loads(answer.body.decode("utf-8"))
+            except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+                operation = answer.key.operation or "<anonymous operation>"
+                msg = (
+                    f"Cassette {self.path} is damaged: the response of interaction "
+                    f"#{answer.position} (operation {operation!r}) says it is JSON but its body is "
+                    f"not ({exc}). Restore the file from version control, or record it again "
+                    "with record_mode='all' (new_episodes would keep replaying this entry)."
+                )
+                raise CassetteFormatError(msg) from None
+        self._checked_bodies.add(answer.position)
 
     # --- recording -------------------------------------------------------------------------------
 

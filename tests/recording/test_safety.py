@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from gql.transport.exceptions import TransportConnectionFailed
 
 from flowview_async.errors import (
     CassetteFormatError,
@@ -213,3 +214,51 @@ async def test_recording_modes_record_into_an_empty_cassette(tmp_path, mode):
     async with recorded_session(DEAD_URL, replayer) as session:
         assert replayer.replaying
         assert await session.execute(request(HELLO, name="ann")) == {"hello": "Hello ann"}
+
+
+async def test_a_damaged_recorded_body_names_the_file_and_the_interaction(tmp_path):
+    cassette = tmp_path / "damaged.json"
+    async with TicketServer() as server, recorded_session(server.url, Recorder(cassette)) as session:
+        await session.execute(request(HELLO, name="ann"))
+        await session.execute(request(HELLO, name="bob"))
+    data = json.loads(cassette.read_text())
+    assert data["interactions"][1]["response"]["headers"]["content-type"][0].startswith(
+        "application/json"
+    )
+    data["interactions"][1]["response"]["body"]["string"] = "{not json"
+    cassette.write_text(json.dumps(data))
+    # The file still loads, and the intact entry still replays.
+    recorder = Recorder(cassette, record_mode="none")
+    async with recorded_session(DEAD_URL, recorder) as session:
+        assert await session.execute(request(HELLO, name="ann")) == {"hello": "Hello ann"}
+        # Raw gql wraps what a middleware raises; flowview's Client unwraps it (next test).
+        with pytest.raises(TransportConnectionFailed) as caught:
+            await session.execute(request(HELLO, name="bob"))
+    assert isinstance(caught.value.__cause__, CassetteFormatError)
+    message = str(caught.value.__cause__)
+    assert str(cassette) in message
+    assert "interaction #1" in message
+    assert "'Hello'" in message
+    assert "not a GraphQL response" not in message
+
+
+async def test_a_damaged_recorded_body_through_the_client_is_a_cassette_error(tmp_path):
+    from flowview_async import Client
+    from flowview_async.recording import replay
+    from tests.recording.helpers import local_backend
+
+    query = "query FlowRunName($id: uuid!) { flow_run_by_pk(id: $id) { id name } }"
+    variables = {"id": "4c0101af-c6bb-4b96-8661-63a5bbfb5596"}
+    cassette = tmp_path / "damaged.json"
+    async with local_backend() as backend, Client(backend.url, cassette=cassette) as client:
+        await client.execute(query, variables)
+    data = json.loads(cassette.read_text())
+    data["interactions"][0]["response"]["body"]["string"] = "{not json"
+    cassette.write_text(json.dumps(data))
+    async with replay(cassette) as client:
+        with pytest.raises(CassetteFormatError) as caught:
+            await client.execute(query, variables)
+    message = str(caught.value)
+    assert str(cassette) in message
+    assert "interaction #0 (operation 'FlowRunName')" in message
+    assert "flowview-replay.invalid" not in message
