@@ -7,8 +7,10 @@ import json
 from typing import TYPE_CHECKING
 
 from flowview_async.errors import CassetteMismatchError
+from flowview_async.recording.redaction import scrub_text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from flowview_async.recording.interaction import Interaction
@@ -24,6 +26,12 @@ def _pretty_variables(variables: str) -> list[str]:
         return json.dumps(json.loads(variables), indent=2, sort_keys=True).splitlines()
     except ValueError:
         return [variables]
+
+
+def _secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret as written raw and inside a JSON string, longest first (no partial leftovers)."""
+    forms = {form for secret in secrets for form in (secret, json.dumps(secret)[1:-1])}
+    return sorted(forms, key=len, reverse=True)
 
 
 def _clip(text: str) -> str:
@@ -62,8 +70,13 @@ def mismatch_error(
     repeat: str,
     closest: list[Interaction],
     how_to_record: str,
+    secrets: Iterable[str] = (),
 ) -> CassetteMismatchError:
-    """Build the error; ``payload`` and everything in it were redacted before keying."""
+    """Build the error; ``payload`` and everything in it were redacted before keying.
+
+    The text is scrubbed of ``secrets`` once more anyway (raw and JSON-escaped): a message is
+    printed, logged and pasted into bug reports, so it is the last place a key may surface.
+    """
     operation = key.operation or "<anonymous operation>"
     lines = [
         f"No recorded answer for GraphQL operation {operation!r} ({key.method} {key.path}) "
@@ -79,10 +92,11 @@ def mismatch_error(
         lines.append(f"The cassette has no entry at all for operation {operation!r}.")
     # how_to_record is a clause ("run `cmd` to ..." / "open the client with ..."), never quoted.
     lines.append(f"How to fix: {how_to_record}; or fix the request.")
+    forms = _secret_forms(secrets)
     return CassetteMismatchError(
-        "\n".join(lines),
+        scrub_text("\n".join(lines), forms),
         operation_name=key.operation,
-        variables=key.variables,
+        variables=scrub_text(key.variables, forms),
         cassette_path=str(cassette_path),
         record_mode=record_mode,
     )

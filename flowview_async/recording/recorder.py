@@ -35,6 +35,7 @@ from flowview_async.recording.interaction import Interaction, pretty_body_text
 from flowview_async.recording.keys import decode_payload, graphql_payload, request_key
 from flowview_async.recording.mismatch import mismatch_error
 from flowview_async.recording.modes import RecordMode, RepeatPolicy
+from flowview_async.recording.redacted_slots import Slot, fill_redacted_slots, redacted_slots
 from flowview_async.recording.redaction import (
     DEFAULT_REQUEST_HEADERS,
     DEFAULT_RESPONSE_HEADERS,
@@ -54,6 +55,22 @@ if TYPE_CHECKING:
     from flowview_async.recording.keys import GraphQLPayload, RequestKey
 
 __all__ = ["Recorder"]
+
+
+def _slot_scope(key: RequestKey) -> tuple[str, str, str | None, str]:
+    """A request key without its variables: requests that can share redacted slots."""
+    return key.method, key.path, key.operation, key.document_sha256
+
+
+def _slots_of(interactions: Iterable[Interaction]) -> dict[tuple[str, str, str | None, str],
+                                                           frozenset[Slot]]:
+    found: dict[tuple[str, str, str | None, str], frozenset[Slot]] = {}
+    for interaction in interactions:
+        slots = redacted_slots(interaction.key.variables)
+        if slots:
+            scope = _slot_scope(interaction.key)
+            found[scope] = found.get(scope, frozenset()) | slots
+    return found
 
 
 def _sdk_version() -> str:
@@ -128,6 +145,8 @@ class Recorder:
         self._file_existed = False
         self._loaded: tuple[Interaction, ...] = ()
         self._index = ReplayIndex((), self.repeat)
+        # Where recorded requests hold "<REDACTED>", per request minus its variables.
+        self._slots: dict[tuple[str, str, str | None, str], frozenset[Slot]] = {}
         self._recorded: dict[int, Interaction] = {}
         # Issue order: taken synchronously when a request reaches the middleware.
         self._sequence = itertools.count()
@@ -205,6 +224,7 @@ class Recorder:
             raise CassetteMismatchError(msg)
         self._loaded = loaded or ()
         self._index = ReplayIndex(self._loaded, self.repeat)
+        self._slots = _slots_of(self._loaded)
         self._warn_on_schema_drift(metadata)
         self._state = "open"
 
@@ -308,6 +328,14 @@ class Recorder:
         self.add_secrets(*learned)
         payload = graphql_payload(request_json)
         key = request_key(request.method, request.url.path if self._match_path else "*", payload)
+        slots = self._slots.get(_slot_scope(key))
+        if slots and isinstance(request_json, dict) and isinstance(request_json.get("variables"), dict):
+            variables, secret_values = fill_redacted_slots(request_json["variables"], slots)
+            if variables != request_json["variables"]:
+                self.add_secrets(*secret_values)
+                request_json = {**request_json, "variables": variables}
+                payload = graphql_payload(request_json)
+                key = request_key(request.method, key.path, payload)
         self._calls[key.operation] += 1
         if self._serves_recorded:
             answer = self._index.take(key)
@@ -450,6 +478,7 @@ class Recorder:
             record_mode=self.record_mode.value, repeat=self.repeat.value,
             closest=[] if recorded else self._index.closest(key),
             how_to_record=self._fix_advice(),
+            secrets=tuple(self._secrets),
         )
 
     # --- what happened (for tests and the pytest plugin) -----------------------------------------
