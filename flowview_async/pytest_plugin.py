@@ -9,12 +9,22 @@ What it adds (names never collide with pytest-recording's ``vcr*``/``--record-mo
   environment variable is used when the option is not given. Precedence, highest first: the
   option, the environment variable, the marker's ``record_mode``, then ``none`` (replay only,
   so CI never touches a network).
+- where a test records from (only when it records; a replay starts nothing), first found wins:
+
+  1. ``--flowview-api URL``;
+  2. the ``FLOWVIEW_API`` environment variable;
+  3. the Prefect settings, when ``PREFECT__SERVER__ENDPOINT`` or ``PREFECT__CLOUD__API`` is set
+     (resolved as ``Client()`` resolves them: ``PREFECT__BACKEND`` picks server or cloud, and
+     the API key comes from ``PREFECT__CLOUD__API_KEY`` or the config file);
+  4. the project's bundled local backend (``flowview_backend``), started for the test.
+
+  Overriding the ``flowview_api_url`` fixture replaces all four.
 - cassettes live where pytest-recording puts them: ``<test dir>/cassettes/<module>/<test>.json``
   (``Class.test`` for methods; the marker can name another file, ``.yaml`` included).
 - fixtures: ``flowview_recorder`` (the :class:`~flowview_async.recording.Recorder` of the test:
   assert ``all_played``, ``calls("FlowRun")``...), ``flowview_client`` (a ``Client`` recording
   or replaying through it), ``flowview_backend`` (the local backend, started only when a test
-  records), ``flowview_api_url`` (override it to record from another server),
+  records from it), ``flowview_api_url`` (where the test records from, see above),
   ``flowview_record_mode`` and ``flowview_cassette_path``.
 
 A flowview cassette is scoped to the client's own session, so it coexists with pytest-recording
@@ -47,6 +57,9 @@ if TYPE_CHECKING:
 MARKER = "flowview_cassette"
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 ENV_RECORD_MODE = "FLOWVIEW_RECORD_MODE"
+ENV_API = "FLOWVIEW_API"
+# Setting either says "this is my backend": record from the Prefect settings, not the bundled one.
+PREFECT_ENDPOINT_VARIABLES = ("PREFECT__SERVER__ENDPOINT", "PREFECT__CLOUD__API")
 
 _UNSAFE_NAME = re.compile(r"[<>?%*:|\"'/\\]")  # pytest-recording's forbidden characters
 
@@ -59,6 +72,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=RECORD_MODES,
         default=None,
         help=f"Record mode of flowview cassettes (default: ${ENV_RECORD_MODE}, else 'none').",
+    )
+    group.addoption(
+        "--flowview-api",
+        action="store",
+        default=None,
+        metavar="URL",
+        help=(
+            f"GraphQL endpoint flowview tests record from (default: ${ENV_API}, else the Prefect "
+            "settings if PREFECT__SERVER__ENDPOINT or PREFECT__CLOUD__API is set, else the "
+            "bundled local backend)."
+        ),
     )
 
 
@@ -90,6 +114,23 @@ def flowview_cli_record_mode(pytestconfig: pytest.Config) -> str | None:
         msg = f"${ENV_RECORD_MODE}={env!r} is not a record mode; use one of {', '.join(RECORD_MODES)}."
         raise pytest.UsageError(msg)
     return env or None
+
+
+@pytest.fixture(scope="session")
+def flowview_configured_api_url(pytestconfig: pytest.Config) -> str | None:
+    """The endpoint to record from if the user named one (option, env, Prefect settings), else
+    ``None`` (record from the bundled local backend). See the module docstring for the order."""
+    option = pytestconfig.getoption("--flowview-api")
+    if option:
+        return str(option)
+    env = os.environ.get(ENV_API, "").strip()
+    if env:
+        return env
+    if any(os.environ.get(name, "").strip() for name in PREFECT_ENDPOINT_VARIABLES):
+        # By name, like the backend: the SDK is imported only by tests that need it.
+        settings: Any = importlib.import_module("flowview_async._settings")
+        return str(settings.resolve_settings().api_url)
+    return None
 
 
 @pytest.fixture
@@ -151,12 +192,16 @@ async def flowview_backend() -> AsyncIterator[Any]:
 
 @pytest.fixture
 def flowview_api_url(
-    request: pytest.FixtureRequest, flowview_record_mode: str, flowview_cassette_path: Path
+    request: pytest.FixtureRequest,
+    flowview_record_mode: str,
+    flowview_cassette_path: Path,
+    flowview_configured_api_url: str | None,
 ) -> str | None:
-    """Where ``flowview_client`` records from: :func:`flowview_backend`, or ``None`` to replay.
+    """Where ``flowview_client`` records from, or ``None`` when the test replays.
 
-    Override it to record from another server. Decided before the test runs (mode ``none``, or
-    ``once`` with an existing cassette, replays), so no backend is started for a replay.
+    ``--flowview-api``, ``$FLOWVIEW_API``, the Prefect settings, else :func:`flowview_backend`
+    (see the module docstring). Decided before the test runs (mode ``none``, or ``once`` with a
+    non-empty cassette, replays), so no backend is started for a replay.
     """
     replay_only = flowview_record_mode == "none" or (
         flowview_record_mode == "once"
@@ -165,6 +210,8 @@ def flowview_api_url(
     )
     if replay_only:
         return None
+    if flowview_configured_api_url is not None:
+        return flowview_configured_api_url
     return str(request.getfixturevalue("flowview_backend").url)
 
 

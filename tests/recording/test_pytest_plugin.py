@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
+
+# Variables that choose where the plugin records from: cleared so the machine's own don't.
+_API_VARIABLES = ("FLOWVIEW_API", "PREFECT__SERVER__ENDPOINT", "PREFECT__CLOUD__API",
+                  "PREFECT__BACKEND", "PREFECT__CLOUD__API_KEY")
 
 SERVER_SOURCE = (Path(__file__).parent / "graphql_test_server.py").read_text()
 
@@ -137,8 +142,10 @@ async def test_inspect(flowview_client, flowview_recorder, flowview_record_mode,
 
 
 def test_flowview_client_records_from_the_backend_and_replays_without_it(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name in _API_VARIABLES:  # a developer's own Prefect settings would be recorded from
+        monkeypatch.delenv(name, raising=False)
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
     )
@@ -218,3 +225,84 @@ def test_pytest_recording_interop_both_ways(pytester: pytest.Pytester) -> None:
     assert (vcr_dir / "test_pytest_recording_records_sdk_traffic.json").is_file()
     # Everything replayed, pytest-recording's default mode none, network blocked.
     pytester.runpytest_subprocess("--block-network").assert_outcomes(passed=3)
+
+
+API_SOURCE_MODULE = '''
+import os
+
+
+async def test_where_it_records_from(flowview_api_url, request):
+    expected = os.environ["EXPECTED_API"]
+    if expected == "local":
+        assert "flowview_backend" in request.fixturenames
+        assert flowview_api_url == request.getfixturevalue("flowview_backend").url
+    else:
+        assert "flowview_backend" not in request.fixturenames  # no bundled backend started
+        assert flowview_api_url == expected
+'''
+
+
+@pytest.fixture
+def api_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    for name in _API_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # No ~/.prefect of the machine running the tests may decide anything here.
+    monkeypatch.setenv("PREFECT__HOME_DIR", str(pytester.path / "prefect-home"))
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(test_api_source=API_SOURCE_MODULE)
+    return pytester
+
+
+@pytest.mark.parametrize(
+    ("environment", "option", "expected"),
+    [
+        ({}, None, "local"),
+        ({"PREFECT__SERVER__ENDPOINT": "http://prefect.test:4200/graphql"}, None,
+         "http://prefect.test:4200/graphql"),
+        ({"PREFECT__BACKEND": "cloud", "PREFECT__CLOUD__API": "https://cloud.test/graphql"}, None,
+         "https://cloud.test/graphql"),
+        ({"FLOWVIEW_API": "http://env.test/graphql",
+          "PREFECT__SERVER__ENDPOINT": "http://prefect.test:4200/graphql"}, None,
+         "http://env.test/graphql"),
+        ({"FLOWVIEW_API": "http://env.test/graphql",
+          "PREFECT__SERVER__ENDPOINT": "http://prefect.test:4200/graphql"},
+         "http://option.test/graphql", "http://option.test/graphql"),
+    ],
+)
+def test_where_a_test_records_from_follows_the_documented_precedence(
+    api_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str], option: str | None, expected: str,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EXPECTED_API", expected)
+    arguments = ["--flowview-record-mode=all", *([f"--flowview-api={option}"] if option else [])]
+    api_project.runpytest_subprocess(*arguments).assert_outcomes(passed=1)
+
+
+async def test_records_from_the_prefect_server_endpoint_not_the_bundled_backend(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.recording.helpers import local_backend
+
+    for name in _API_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT__HOME_DIR", str(pytester.path / "prefect-home"))
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(test_client_plug=CLIENT_TEST_MODULE)
+    async with local_backend() as users_server:
+        monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", users_server.url)
+        # The subprocess talks to this loop's server: run it off the loop.
+        result = await asyncio.to_thread(
+            pytester.runpytest_subprocess, "--flowview-record-mode=once"
+        )
+        result.assert_outcomes(passed=1)
+        assert users_server.requests  # the user's endpoint answered the recording
+        users_url = users_server.url
+    cassette = pytester.path / "cassettes" / "test_client_plug" / "test_inspect.json"
+    uris = {entry["request"]["uri"] for entry in json.loads(cassette.read_text())["interactions"]}
+    assert uris == {users_url}
