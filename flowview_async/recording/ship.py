@@ -5,31 +5,41 @@ One command, from the repository root::
     python -m flowview_async.recording.ship            # both cassettes, into cassettes/
     python -m flowview_async.recording.ship --only inspecting-flow-runs --out /tmp/check
 
-The output is reproducible: the backend's data is fixed (the documentation fixture, and synthetic
-data from a fixed seed), recorded URIs use ``http://localhost:4200`` instead of the backend's
-random port, interactions are saved grouped by request, and the recording date is taken from
-``SOURCE_DATE_EPOCH`` when it is set. ``tests/recording/test_shipped_cassettes.py`` re-records into
-a temporary directory with the shipped files' date and asserts the bytes are identical.
+The documentation cassette answers ``flowview inspect ID``, ``flowview inspect --name
+tranquil-dolphin``, and ``flowview watch ID`` (live and ``--json``) for its finished run; each
+command is recorded by a client of its own and the recordings are merged (see
+:func:`_merge_recordings`). The output is reproducible: the backend's data is fixed (the
+documentation fixture, and synthetic data from a fixed seed), recorded URIs use
+``http://localhost:4200`` instead of the backend's random port, interactions are saved grouped
+by request, and the recording date is taken from ``SOURCE_DATE_EPOCH`` when it is set.
+``tests/recording/test_shipped_cassettes.py`` re-records into a temporary directory with the
+shipped files' date and asserts the bytes are identical.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flowview_async.recording.cassette_file import load_cassette_file, save_cassette_file
+from flowview_async.recording.interaction import Interaction
+from flowview_async.recording.keys import RequestKey
 from flowview_async.recording.modes import RecordMode
 from flowview_async.recording.recorder import Recorder
 
 __all__ = [
-    "DOC_FLOW_RUN_ID", "SHIPPED", "SYNTHETIC_SHAPE", "record_shipped", "reproducible_fixture",
+    "DOC_FLOW_RUN_ID", "DOC_FLOW_RUN_NAME", "SHIPPED", "SYNTHETIC_SHAPE", "record_shipped",
+    "reproducible_fixture",
 ]
 
 DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
+DOC_FLOW_RUN_NAME = "tranquil-dolphin"
 # One flow run with hundreds of task runs and thousands of log lines (runs, task runs, logs per task).
 SYNTHETIC_SHAPE = {"flow_runs": 1, "task_runs": 300, "logs": 10, "seed": 4}
 # Prefect Server's default address: what a user's own recording would show.
@@ -61,21 +71,98 @@ async def _inspect(client: Any, flow_run_id: str) -> None:
     await inspect_flow_run(flow_run_id, client=client)
 
 
-async def _documentation_example(backend: Any, client_for: Callable[[str], Any]) -> None:
-    async with client_for(backend.url) as client:
-        await _inspect(client, DOC_FLOW_RUN_ID)
+async def _inspect_by_name(client: Any, name: str) -> None:
+    """What ``flowview inspect --name NAME`` asks: the run by name, then its inspection."""
+    from flowview_async import FlowRunView
+
+    view = await FlowRunView.from_flow_run_name(name, client=client)
+    await _inspect(client, view.flow_run_id)
 
 
-async def _synthetic_large(backend: Any, client_for: Callable[[str], Any]) -> None:
+def _cli_watch_events(client: Any, flow_run_id: str) -> Any:
+    """The event stream ``flowview watch ID`` opens, with the CLI's default options."""
+    from flowview_async.watch import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, watch_flow_run
+
+    # Mirrors flowview_async/cli/watch_command.py (its --poll-interval, --max-poll-interval
+    # and --max-duration defaults); a change there needs a re-recording here.
+    return watch_flow_run(flow_run_id, client=client, stream_logs=True,
+                          poll_interval=DEFAULT_POLL_INTERVAL,
+                          max_poll_interval=max(DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
+                          max_duration=12 * 3600.0)
+
+
+async def _watch_json(client: Any, flow_run_id: str) -> None:
+    """What ``flowview watch ID --json`` asks: the watch, to its end."""
+    async with contextlib.aclosing(_cli_watch_events(client, flow_run_id)) as events:
+        async for _ in events:
+            pass
+
+
+async def _watch_live(client: Any, flow_run_id: str) -> None:
+    """What ``flowview watch ID`` asks on a terminal: the run, its task runs before the watch,
+    after each state change and at the end (log lines refresh them only every few seconds of
+    wall time, which a replay never reaches)."""
+    from flowview_async import FlowRunView
+    from flowview_async.watch import LogLine
+
+    view = await FlowRunView.from_flow_run_id(flow_run_id, client=client)
+    await view.get_all_task_runs()
+    async with contextlib.aclosing(_cli_watch_events(client, flow_run_id)) as events:
+        async for event in events:
+            if not isinstance(event, LogLine):
+                await view.get_all_task_runs()
+
+
+# A shipped cassette answers several commands; each is recorded by a client of its own.
+Scenario = Callable[[Any], Awaitable[None]]
+
+
+async def _documentation_example(backend: Any) -> list[Scenario]:
+    return [
+        lambda client: _inspect(client, DOC_FLOW_RUN_ID),
+        lambda client: _inspect_by_name(client, DOC_FLOW_RUN_NAME),
+        lambda client: _watch_json(client, DOC_FLOW_RUN_ID),
+        lambda client: _watch_live(client, DOC_FLOW_RUN_ID),
+    ]
+
+
+async def _synthetic_large(backend: Any) -> list[Scenario]:
     (flow_run_id,) = await backend.seed_synthetic(**SYNTHETIC_SHAPE)
-    async with client_for(backend.url) as client:
-        await _inspect(client, flow_run_id)
+    return [lambda client: _inspect(client, flow_run_id)]
 
 
-SHIPPED: dict[str, Callable[[Any, Callable[[str], Any]], Awaitable[None]]] = {
+SHIPPED: dict[str, Callable[[Any], Awaitable[list[Scenario]]]] = {
     "inspecting-flow-runs": _documentation_example,
     "synthetic-large": _synthetic_large,
 }
+
+
+def _merge_recordings(recordings: list[Path], target: Path) -> None:
+    """Write one cassette answering each recording's requests as often as that recording asked.
+
+    Per request key, the answers of the recording that asked it most often are kept (the first
+    such recording on a tie), so each command replays with the default repeat policy ``error``:
+    ``flowview watch`` asks for a run's task runs more often than ``flowview inspect`` does.
+    Interactions are grouped by key in a fixed order, as ``Recorder(canonical_order=True)`` does.
+    """
+    chosen: dict[RequestKey, list[Interaction]] = {}
+    metadata: Mapping[str, Any] = {}
+    for recording in recordings:
+        data = load_cassette_file(recording)
+        if data is None or data.empty:
+            continue  # a scenario that made no request writes no file
+        metadata = metadata or data.metadata
+        by_key: dict[RequestKey, list[Interaction]] = {}
+        for request, response in data.interactions:
+            interaction = Interaction.build(request, response)
+            by_key.setdefault(interaction.key, []).append(interaction)
+        for key, answers in by_key.items():
+            if len(answers) > len(chosen.get(key, ())):
+                chosen[key] = answers
+    ordered = sorted(chosen.items(), key=lambda item: (item[0].operation or "", item[0].path,
+                                                       item[0].document_sha256, item[0].variables))
+    entries = [(answer.request, answer.response) for _, answers in ordered for answer in answers]
+    save_cassette_file(target, entries, metadata, secrets=())
 
 
 async def record_shipped(name: str, out_dir: Path) -> Path:
@@ -84,19 +171,20 @@ async def record_shipped(name: str, out_dir: Path) -> Path:
     from flowview_async.server.runner import LocalBackend
 
     target = out_dir / f"{name}.json"
-    # Record into a fresh file next to nothing: a re-recording never inherits old entries.
+    # Record into fresh files next to nothing: a re-recording never inherits old entries.
     with tempfile.TemporaryDirectory() as scratch:
-        fresh = Path(scratch) / target.name
-
-        def client_for(url: str) -> Any:
-            recorder = Recorder(fresh, record_mode=RecordMode.ALL, uri_origin=RECORDED_ORIGIN,
-                                canonical_order=True)
-            return Client(url, recorder=recorder)
-
+        recordings: list[Path] = []
         fixture = await asyncio.to_thread(reproducible_fixture)
         async with LocalBackend(fixture) as backend:
-            await SHIPPED[name](backend, client_for)
-        text = await asyncio.to_thread(fresh.read_text, "utf-8")
+            for position, scenario in enumerate(await SHIPPED[name](backend)):
+                recordings.append(Path(scratch) / f"{position}.json")
+                recorder = Recorder(recordings[-1], record_mode=RecordMode.ALL,
+                                    uri_origin=RECORDED_ORIGIN, canonical_order=True)
+                async with Client(backend.url, recorder=recorder) as client:
+                    await scenario(client)
+        merged = Path(scratch) / target.name
+        await asyncio.to_thread(_merge_recordings, recordings, merged)
+        text = await asyncio.to_thread(merged.read_text, "utf-8")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(target.write_text, text, "utf-8")
     return target
