@@ -19,7 +19,11 @@ Record an inspection once, replay it offline (no backend, no network, no real sl
 Requests match on method, URL path, normalised document, operation name and canonical variables;
 identical requests replay first-in first-out in the order they were issued. ``Authorization``,
 cookies, the tenant id and registered secrets never reach the file; a save that would write a
-secret raises ``SecretLeakError``. The pytest plugin (``flowview_cassette`` marker,
+secret raises ``SecretLeakError``. A variable recorded as ``<REDACTED>`` matches any value on
+replay, and that value is then treated as a secret (never printed), so a recording made with an
+API key replays without it. An empty cassette records in every mode but ``none``, where it is a
+``CassetteFormatError`` ("is empty"), as is a recorded JSON body damaged by hand (naming the
+interaction). The pytest plugin (``flowview_cassette`` marker,
 ``flowview_client``/``flowview_recorder`` fixtures, ``--flowview-record-mode``) lives in
 :mod:`flowview_async.pytest_plugin`; ``python -m flowview_async.recording.ship`` re-records the
 shipped cassettes.
