@@ -17,13 +17,15 @@ from typing import Any, NoReturn, TypeVar
 import attrs
 import click
 from rich.console import Console
+from yarl import URL
 
 from flowview_async.cli.exit_codes import UNEXPECTED, exit_code_for
+from flowview_async.cli.messages import cli_message, error_lines
 from flowview_async.client import Client
-from flowview_async.errors import FlowViewError
+from flowview_async.errors import FlowViewError, InvalidArgumentError
 from flowview_async.recording import RecordMode, replay
 
-__all__ = ["CommonOptions", "common_options", "run_command", "stdout_console"]
+__all__ = ["CommonOptions", "common_options", "print_error", "run_command", "stdout_console"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -39,6 +41,23 @@ class CommonOptions:
     record_mode: str | None = None
     json: bool = False
     debug: bool = False
+
+    def check(self) -> None:
+        """Refuse option combinations that cannot work, in the options' own words, before the
+        SDK would refuse them in terms of its Python arguments."""
+        if self.record_mode is not None and self.cassette is None:
+            msg = (f"--record-mode {self.record_mode} needs --cassette FILE (the cassette to record "
+                   "to or replay from).")
+            raise InvalidArgumentError(msg)
+        if self.api is not None:
+            try:
+                url = URL(self.api)
+            except ValueError:
+                url = URL()
+            if url.scheme not in ("http", "https") or not url.host:
+                msg = (f"--api {self.api!r} is not an http(s) URL: pass the GraphQL endpoint, e.g. "
+                       "--api http://host:4200.")
+                raise InvalidArgumentError(msg)
 
     def client(self) -> Client:
         """The client these options describe.
@@ -94,10 +113,16 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def print_error(message: str) -> None:
+    """``Error: ...`` on stderr; a multi-line message keeps its lines, indented under the first."""
+    click.echo(error_lines(message), err=True)
+
+
 def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]) -> NoReturn:
     """Run ``body`` with an open client in a fresh event loop, then exit with its code.
 
-    Every error the SDK raises becomes one line on stderr and the exit code of its class
+    Every error the SDK raises becomes a message on stderr (its advice in CLI terms, see
+    :mod:`flowview_async.cli.messages`) and the exit code of its class
     (see :mod:`flowview_async.cli.exit_codes`); anything else is a bug and says so. ``--debug``
     adds the traceback.
     """
@@ -110,6 +135,7 @@ def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]
             return await body(client)
 
     try:
+        options.check()
         code = asyncio.run(with_client())
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -124,7 +150,7 @@ def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]
     except FlowViewError as error:
         if options.debug:
             traceback.print_exc()
-        click.echo(f"Error: {_one_line(str(error))}", err=True)
+        print_error(cli_message(error))
         code = exit_code_for(error)
     except Exception as error:
         if options.debug:
