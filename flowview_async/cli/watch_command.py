@@ -95,23 +95,27 @@ async def _watch_live(client: Client, flow_run_id: str, events: Any) -> int:
     console = stdout_console()
     final: State = flow_run.state
     await view.refresh_task_runs(force=True)
-    with Live(view.renderable(), console=console, auto_refresh=False, transient=False) as live:
-        async for event in events:
-            if isinstance(event, LogLine):
-                live.console.print(render.log_line(event.log))
-                await view.refresh_task_runs(force=False)
-            elif isinstance(event, StateChange):
-                text = Text(f"{event.timestamp.isoformat(sep=' ', timespec='seconds')} state   ")
-                live.console.print(text.append_text(render.state_text(event.state)))
-                view.set_state(event.state)
-                await view.refresh_task_runs(force=True)
-            else:
-                final = event.state
-                view.set_state(final)
-                await view.refresh_task_runs(force=True)
-            live.update(view.renderable(), refresh=True)
-    if not console.is_terminal:
-        console.line()  # off a terminal, Live leaves its last frame without a line end
+    try:
+        with Live(view.renderable(), console=console, auto_refresh=False, transient=False) as live:
+            async for event in events:
+                if isinstance(event, LogLine):
+                    live.console.print(render.log_line(event.log))
+                    await view.refresh_task_runs(force=False)
+                elif isinstance(event, StateChange):
+                    text = Text(f"{event.timestamp.isoformat(sep=' ', timespec='seconds')} state   ")
+                    live.console.print(text.append_text(render.state_text(event.state)))
+                    view.set_state(event.state)
+                    await view.refresh_task_runs(force=True)
+                else:
+                    final = event.state
+                    view.set_state(final)
+                    await view.refresh_task_runs(force=True)
+                live.update(view.renderable(), refresh=True)
+    finally:
+        # Off a terminal, Live leaves its last frame without a line end. Ending it here, on errors
+        # too, keeps an error message (printed by the caller) off the progress bar's line.
+        if not console.is_terminal:
+            console.line()
     return exit_code_for_state(final)
 
 

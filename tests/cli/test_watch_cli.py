@@ -60,3 +60,15 @@ def test_max_duration_exits_9(served: ThreadedBackend, flowview: Any) -> None:
 def test_unknown_run_exits_4(served: ThreadedBackend, flowview: Any) -> None:
     result = flowview("watch", "00000000-0000-4000-8000-000000000000", "--api", served.url, *FAST)
     assert result.exit_code == 4
+
+
+def test_an_error_after_the_live_view_starts_on_a_line_of_its_own(served: ThreadedBackend,
+                                                                 flowview: Any) -> None:
+    flow_run_id = served.new_flow_run(("Running", "still going"))
+    result = flowview("watch", flow_run_id, "--api", served.url, "--max-duration", "0.2", *FAST)
+    assert result.exit_code == 9
+    # stdout and stderr interleaved as on a terminal: the bar's line ends before the error.
+    error_lines = [line for line in result.output.splitlines() if "Error:" in line]
+    assert error_lines
+    assert all(line.startswith("Error: ") for line in error_lines)
+    assert result.stdout.endswith("\n")
