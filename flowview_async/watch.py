@@ -20,6 +20,11 @@ log line sharing its timestamp with the last one seen), this one:
   query), whatever the number of runs;
 * ends once each run is finished and its final log lines are drained, with a :class:`RunFinished`
   event per run; ``max_duration`` raises :class:`~flowview_async.errors.WatchTimeoutError`;
+* rides out backend outages: a poll that still fails with
+  :class:`~flowview_async.errors.BackendUnavailableError` after the client's own retries is tried
+  again with the watch's backoff until ``max_duration`` (one warning per outage on the
+  ``flowview_async.watch`` logger, an info record when it is over), and the stream resumes where
+  it was, nothing lost or repeated;
 * starts no background task that could outlive it: each poll's two requests run in tasks that are
   cancelled and awaited before the poll returns, so an early ``break`` (with ``aclosing``) or a
   cancellation leaves nothing behind.
@@ -28,6 +33,7 @@ log line sharing its timestamp with the last one seen), this one:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Iterable, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta
@@ -40,7 +46,7 @@ from flowview_async._ids import check_id
 from flowview_async._paging import DEFAULT_PAGE_SIZE, check_page_size, keyset_pages
 from flowview_async._rows import format_timestamp
 from flowview_async.client import open_client
-from flowview_async.errors import InvalidArgumentError, WatchTimeoutError
+from flowview_async.errors import BackendUnavailableError, InvalidArgumentError, WatchTimeoutError
 from flowview_async.flow_run import FlowRunView
 from flowview_async.logs import FlowRunLog
 from flowview_async.states import State
@@ -73,6 +79,8 @@ DEFAULT_MAX_DURATION = timedelta(hours=12)
 DEFAULT_LATE_LOG_WINDOW = 15.0
 # Runs per bulk log query: keeps the `_or` filter and the SQL a sensible size.
 _RUNS_PER_LOG_QUERY = 200
+
+logger = logging.getLogger("flowview_async.watch")
 
 _T1 = TypeVar("_T1")
 _T2 = TypeVar("_T2")
@@ -343,6 +351,8 @@ async def watch_flow_runs(
         InvalidArgumentError: bad ids or timings.
         FlowRunNotFoundError: one of the ids matches no flow run.
         WatchTimeoutError: some run did not finish within ``max_duration``.
+        BackendUnavailableError: the backend was still unavailable when ``max_duration`` ran out
+            (a shorter outage only logs a warning on the ``flowview_async.watch`` logger).
 
     Use it with :func:`contextlib.aclosing` when you may stop early, so that a temporary client
     is closed at once rather than when the generator is garbage-collected.
@@ -358,14 +368,43 @@ async def watch_flow_runs(
         # Nominal time slept: makes max_duration deterministic when sleeps are instant (replay).
         slept = 0.0
         interval = pacing.poll_interval
+        outage: BackendUnavailableError | None = None
+
+        def next_wait(interval: float) -> float | None:
+            """How long to sleep before the next poll; None once max_duration is used up."""
+            if pacing.max_duration is None:
+                return interval
+            remaining = pacing.max_duration - max(loop.time() - started, slept)
+            return None if remaining <= 0 else min(interval, remaining)
+
         while True:
             polling = [t for t in trackers.values() if not t.done]
             # Runs seen finished last poll only need their logs drained, not their state.
             unfinished = [t for t in polling if t.final_view is None]
-            views, logs = await _concurrently(
-                _poll_states(active, unfinished),
-                _poll_logs(active, polling, page_size) if stream_logs else _nothing(),
-            )
+            try:
+                views, logs = await _concurrently(
+                    _poll_states(active, unfinished),
+                    _poll_logs(active, polling, page_size) if stream_logs else _nothing(),
+                )
+            except BackendUnavailableError as error:
+                # A long watch outlives a backend restart: the client's retries span seconds, the
+                # watch may last hours. Nothing was recorded from the failed poll, so the next one
+                # reads from the same place (no event lost or repeated).
+                if outage is None:
+                    logger.warning("Backend unavailable while watching (%s); retrying with "
+                                   "backoff until the watch's maximum duration.",
+                                   " ".join(str(error).split()))
+                outage = error
+                interval = min(interval * BACKOFF_FACTOR, pacing.max_poll_interval)
+                wait = next_wait(interval)
+                if wait is None:
+                    raise
+                await active.sleep(wait)
+                slept += wait
+                continue
+            if outage is not None:
+                logger.info("Backend reachable again; watching resumed.")
+                outage = None
             events: list[WatchEvent] = []
             draining = [t for t in polling if t.final_view is not None]
             for view in views:
@@ -393,13 +432,9 @@ async def watch_flow_runs(
                                           for t in trackers.values())
             interval = pacing.poll_interval if changed else min(interval * BACKOFF_FACTOR,
                                                                 pacing.max_poll_interval)
-            wait = interval
-            if pacing.max_duration is not None:
-                elapsed = max(loop.time() - started, slept)
-                remaining = pacing.max_duration - elapsed
-                if remaining <= 0:
-                    raise _timeout_error(trackers.values(), last_states, pacing.max_duration)
-                wait = min(wait, remaining)
+            wait = next_wait(interval)
+            if wait is None:
+                raise _timeout_error(trackers.values(), last_states, pacing.max_duration or 0.0)
             await active.sleep(wait)
             slept += wait
 

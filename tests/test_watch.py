@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from flowview_async import Client
-from flowview_async.errors import FlowRunNotFoundError, InvalidArgumentError, WatchTimeoutError
+from flowview_async._retry import RetryPolicy
+from flowview_async.errors import (
+    BackendUnavailableError,
+    FlowRunNotFoundError,
+    InvalidArgumentError,
+    WatchTimeoutError,
+)
 from flowview_async.recording import replay
 from flowview_async.server import LocalBackend
 from flowview_async.watch import (
@@ -320,3 +326,51 @@ async def test_lines_arriving_late_with_older_timestamps_still_arrive_once(
     await backend.set_state("flow_run", flow_run_id, state("Success", "ok"), timestamp=at(11))
     await asyncio.wait_for(consumer, timeout=30)
     assert [line.log.id for line in collector.logs()] == [*newer, *late]
+
+
+async def test_an_outage_longer_than_the_clients_retries_is_ridden_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # The first poll (two requests) goes through, then 20 requests in a row get 503, far more than
+    # a client with no retries survives.
+    async with LocalBackend(faults="ok*2,503*20") as backend, \
+            Client(backend.url, retry=RetryPolicy(attempts=1)) as client:
+        flow_run_id = await new_flow_run(backend, "outage")
+        collector = Collector()
+        consumer = asyncio.create_task(
+            collector.consume(watch_flow_run(flow_run_id, client=client, **FAST)))
+        await collector.wait_for(lambda events: len(events) == 1)  # Scheduled, before the outage
+        await backend.set_state("flow_run", flow_run_id, state("Running", "Running flow."),
+                                timestamp=at(1))
+        written = await write_logs(backend, flow_run_id, 2, [f"during {i}" for i in range(5)],
+                                   id_prefix="7777")
+        await backend.set_state("flow_run", flow_run_id, state("Success", "done"), timestamp=at(3))
+        with caplog.at_level("INFO", logger="flowview_async"):
+            await asyncio.wait_for(consumer, timeout=30)
+        assert sum(1 for r in backend.requests if r.status == 503) == 20
+    assert [type(s.state).__name__ for s in collector.states()] == ["Scheduled", "Running", "Success"]
+    assert [line.log.id for line in collector.logs()] == written
+    assert isinstance(collector.events[-1], RunFinished)
+    records = [(r.levelname, r.getMessage()) for r in caplog.records
+               if r.name == "flowview_async.watch"]
+    # One warning for the outage, not one per failed poll; an info record when it is over.
+    assert [level for level, _ in records] == ["WARNING", "INFO"]
+    assert records[0][1].startswith("Backend unavailable while watching (")
+    assert records[1][1] == "Backend reachable again; watching resumed."
+
+
+async def test_an_outage_outlasting_max_duration_raises_the_backend_error() -> None:
+    async with LocalBackend(faults="ok*2,503*100000") as backend, \
+            Client(backend.url, retry=RetryPolicy(attempts=1)) as client:
+        flow_run_id = await new_flow_run(backend, "long-outage")
+        stream = watch_flow_run(flow_run_id, client=client, poll_interval=0.01,
+                                max_poll_interval=0.05, max_duration=0.3)
+        events: list[WatchEvent] = []
+
+        async def consume() -> None:
+            async with aclosing(stream):
+                async for event in stream:
+                    events.append(event)
+
+        with pytest.raises(BackendUnavailableError):
+            await consume()
+    assert [type(e) for e in events] == [StateChange]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
-from contextlib import aclosing
+from collections.abc import Iterator
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 import click
@@ -43,6 +45,30 @@ def exit_code_for_state(state: State) -> int:
     if state.is_failed():
         return FAILED
     return OTHER_STATE
+
+
+class _NoticeHandler(logging.Handler):
+    """The watch's warnings (a backend outage it rides out) as one ``Warning:`` line on stderr.
+
+    click.echo writes to sys.stderr, which rich's Live redirects above the live region."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {' '.join(record.getMessage().split())}", err=True)
+
+
+@contextmanager
+def _watch_notices(*, debug: bool) -> Iterator[None]:
+    # --debug already shows every record with its logger and time.
+    if debug:
+        yield
+        return
+    watch_logger = logging.getLogger("flowview_async.watch")
+    handler = _NoticeHandler(logging.WARNING)
+    watch_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        watch_logger.removeHandler(handler)
 
 
 def _event_json(event: WatchEvent) -> dict[str, Any]:
@@ -147,6 +173,7 @@ def watch(flow_run_id: str, no_logs: bool, poll_interval: float, max_poll_interv
 
     The exit code tells the final state, for shell scripts and CI: 0 success, 1 failed,
     2 any other end (cancelled, skipped...); 9 if it did not finish within --max-duration.
+    A backend outage is ridden out (one warning line on stderr) until --max-duration.
 
     \b
     flowview watch 4c0101af-c6bb-4b96-8661-63a5bbfb5596 && echo "it worked"
@@ -165,4 +192,5 @@ def watch(flow_run_id: str, no_logs: bool, poll_interval: float, max_poll_interv
                 return await _watch_json(events)
             return await _watch_live(client, run_id, events)
 
-    run_command(options, body)
+    with _watch_notices(debug=options.debug):
+        run_command(options, body)

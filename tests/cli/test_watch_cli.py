@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import pytest
 
+from flowview_async import Client
+from flowview_async._retry import RetryPolicy
 from tests.cli.conftest import DOC_FLOW_RUN_ID, ThreadedBackend
 
 FAST = ("--poll-interval", "0.01", "--max-poll-interval", "0.05")
@@ -72,3 +75,20 @@ def test_an_error_after_the_live_view_starts_on_a_line_of_its_own(served: Thread
     assert error_lines
     assert all(line.startswith("Error: ") for line in error_lines)
     assert result.stdout.endswith("\n")
+
+
+def test_a_backend_outage_is_one_warning_line_and_the_watch_goes_on(
+        flowview: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No client retries, so that every 503 reaches the watch (and the test stays quick).
+    monkeypatch.setattr("flowview_async.cli._common.Client",
+                        functools.partial(Client, retry=RetryPolicy(attempts=1)))
+    with ThreadedBackend(faults="ok*2,503*20") as served:
+        flow_run_id = served.new_flow_run(("Running", "running"), ("Success", "done"))
+        # The first poll sees the run finished; the outage hits the poll that drains its logs.
+        result = flowview("watch", flow_run_id, "--api", served.url, "--json", *FAST)
+    assert result.exit_code == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Warning: Backend unavailable while watching (")
+    assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == [
+        "state", "state", "finished"]
