@@ -2,7 +2,8 @@
 
 The first line on stdout is the URL it listens on (flushed at once, so scripts and tests can read it
 and connect); everything else goes to stderr. SIGINT and SIGTERM stop it cleanly with exit code 0.
-A fixture or option that cannot work is reported in one line, with exit code 2.
+Like the other subcommands, a fixture or option that cannot work is one ``Error:`` line on stderr
+with exit code 3; a port that cannot be listened on (busy, not allowed) exits 7.
 """
 
 from __future__ import annotations
@@ -10,17 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 
-from flowview_async.errors import FixtureError, UsageError
+from flowview_async.cli._common import print_error
+from flowview_async.errors import FixtureError, InvalidArgumentError, UsageError
 from flowview_async.server.runner import LocalBackend
 from flowview_async.server.synthetic import parse_synthetic_spec
 
+_BAD_ARGUMENTS = 3
+_CANNOT_LISTEN = 7
+_MAX_PORT = 65535
+
+
+def _check_arguments(port: int, db_path: str | None) -> None:
+    """What would otherwise surface as a traceback from deep inside the socket or SQLite layer."""
+    if not 0 <= port <= _MAX_PORT:
+        msg = f"--port {port} is not a TCP port: use 0..{_MAX_PORT} (0 picks a free one)."
+        raise InvalidArgumentError(msg)
+    if db_path is not None:
+        folder = Path(db_path).expanduser().resolve().parent
+        if not folder.is_dir():
+            msg = (f"--db {db_path!r}: the folder {str(folder)!r} does not exist; create it or "
+                   "choose another file.")
+            raise InvalidArgumentError(msg)
+
 
 async def _serve_until_stopped(
-    backend: LocalBackend, synthetic: tuple[int, int, int] | None, seed: int
+    backend: LocalBackend, fixture: str, synthetic: tuple[int, int, int] | None, seed: int
 ) -> None:
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,6 +51,8 @@ async def _serve_until_stopped(
             loop.add_signal_handler(signum, stopped.set)
     try:
         async with backend:
+            counts = await backend.load(fixture)
+            click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
             if synthetic is not None:
                 runs, tasks, logs = synthetic
                 await backend.seed_synthetic(flow_runs=runs, task_runs=tasks, logs=logs, seed=seed)
@@ -105,9 +128,11 @@ def serve(
 ) -> None:
     """Serve a Prefect Server 1.x-compatible GraphQL API from a fixture."""
     try:
+        _check_arguments(port, db_path)
         shape = parse_synthetic_spec(synthetic) if synthetic else None
+        # The fixture is loaded once listening (see _serve_until_stopped), to report its size.
         backend = LocalBackend(
-            fixture,
+            None,
             db_path=db_path,
             host=host,
             port=port,
@@ -116,12 +141,17 @@ def serve(
             faults=faults,
             seed=seed,
         )
-        asyncio.run(_serve_until_stopped(backend, shape, seed))
+        asyncio.run(_serve_until_stopped(backend, fixture, shape, seed))
     except (FixtureError, UsageError) as error:
-        click.echo(f"flowview serve: {error}", err=True)
-        sys.exit(2)
+        print_error(str(error))
+        sys.exit(_BAD_ARGUMENTS)
+    except sqlite3.Error as error:
+        print_error(f"--db {db_path!r}: SQLite cannot use it ({error}); choose a writable file.")
+        sys.exit(_BAD_ARGUMENTS)
     except OSError as error:
-        click.echo(f"flowview serve: cannot listen on {host}:{port}: {error.strerror}", err=True)
-        sys.exit(1)
+        reason = error.strerror or str(error)
+        print_error(f"cannot listen on {host}:{port}: {reason}. Pick another --port (0 picks a "
+                    "free one) or --host.")
+        sys.exit(_CANNOT_LISTEN)
     except KeyboardInterrupt:  # a second Ctrl+C while shutting down
         pass

@@ -117,9 +117,12 @@ def test_serve_with_a_fixture_file_faults_and_synthetic_data(tmp_path: Path) -> 
         (("--fixture", "no-such-name"), "no shipped fixture named 'no-such-name'"),
         (("--faults", "teapot:0.5"), "fault spec item 'teapot:0.5' is not understood"),
         (("--synthetic", "lots"), "write RUNSxTASKSxLOGS"),
+        (("--port", "99999"), "--port 99999 is not a TCP port"),
+        (("--port", "-1"), "--port -1 is not a TCP port"),
+        (("--db", "/nonexistent/dir/x.db"), "the folder '/nonexistent/dir' does not exist"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_exit_2(arguments: tuple[str, ...], message: str) -> None:
+def test_bad_input_is_one_clear_line_and_exit_3(arguments: tuple[str, ...], message: str) -> None:
     completed = subprocess.run(
         [FLOWVIEW, "serve", "--port", "0", *arguments],
         capture_output=True,
@@ -127,12 +130,36 @@ def test_bad_input_is_one_clear_line_and_exit_2(arguments: tuple[str, ...], mess
         timeout=60,
         check=False,
     )
-    assert completed.returncode == 2
+    assert completed.returncode == 3
     assert completed.stdout == ""
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("flowview serve: ")
+    assert lines[0].startswith("Error: ")
     assert message in lines[0]
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_line(tmp_path: Path) -> None:
+    database = tmp_path / "not-sqlite.db"
+    database.write_text("this is not an SQLite file\n" * 100)
+    completed = subprocess.run(
+        [FLOWVIEW, "serve", "--port", "0", "--db", str(database)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert completed.returncode == 3
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: --db {str(database)!r}: SQLite cannot use it")
+
+
+def test_an_empty_fixture_serves_an_empty_backend_and_says_so(tmp_path: Path) -> None:
+    fixture = tmp_path / "empty.json"
+    fixture.write_text("{}")
+    with serving("--fixture", str(fixture)) as (process, url):
+        assert post(url, "{ flow_run { id } }") == (200, {"data": {"flow_run": []}})
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert process.stderr is not None
+        assert "Loaded 0 rows from fixture" in process.stderr.read()
 
 
 def test_invalid_fixture_content_names_table_row_and_column(tmp_path: Path) -> None:
@@ -145,11 +172,12 @@ def test_invalid_fixture_content_names_table_row_and_column(tmp_path: Path) -> N
         timeout=60,
         check=False,
     )
-    assert completed.returncode == 2
+    assert completed.returncode == 3
+    assert completed.stderr.startswith("Error: ")
     assert "project[1].name" in completed.stderr
 
 
-def test_a_busy_port_is_one_clear_line() -> None:
+def test_a_busy_port_is_one_clear_line_and_exit_7() -> None:
     with serving() as (process, url):
         port = url.rsplit(":", 1)[1]
         completed = subprocess.run(
@@ -159,10 +187,10 @@ def test_a_busy_port_is_one_clear_line() -> None:
             timeout=60,
             check=False,
         )
-        assert completed.returncode == 1
+        assert completed.returncode == 7
         lines = completed.stderr.strip().splitlines()
         assert len(lines) == 1
-        assert lines[0].startswith(f"flowview serve: cannot listen on 127.0.0.1:{port}: ")
+        assert lines[0].startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
         assert "address already in use" in lines[0].lower()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
