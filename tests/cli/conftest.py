@@ -52,14 +52,14 @@ class ThreadedBackend:
     def url(self) -> str:
         return self.backend.url
 
-    def new_flow_run(self, *states: tuple[str, str]) -> str:
+    def new_flow_run(self, *states: tuple[str, str], name: str | None = None) -> str:
         """A new run of the documentation's flow, through ``states`` ((type, message) pairs)."""
         flow_run_id = str(uuid.uuid4())
 
         async def create() -> None:
             await self.backend.insert("flow_run", [{
                 "id": flow_run_id, "tenant_id": TENANT_ID, "flow_id": DOC_FLOW_ID,
-                "name": f"run-{flow_run_id[:8]}", "labels": [], "parameters": {}, "context": {},
+                "name": name or f"run-{flow_run_id[:8]}", "labels": [], "parameters": {}, "context": {},
                 "created": "2024-05-01T12:00:00+00:00", "updated": "2024-05-01T12:00:00+00:00",
             }])
             for second, (kind, message) in enumerate(states):

@@ -147,3 +147,18 @@ def test_mapped_children_are_folded_into_their_task(served: ThreadedBackend, flo
     document = json.loads(flowview("inspect", "e1d2c3b4-a5f6-4789-9abc-def012345678", "--api",
                                    served.url, "--json").stdout)
     assert sorted(t["map_index"] for t in document["task_runs"]) == [-1, -1, 0, 1, 2]
+
+
+def test_an_ambiguous_name_lists_the_runs_that_share_it(served: ThreadedBackend,
+                                                        flowview: Any) -> None:
+    first = served.new_flow_run(("Success", "done"), name="twin")
+    second = served.new_flow_run(("Failed", "boom"), name="twin")
+    result = flowview("inspect", "--name", "twin", "--api", served.url)
+    assert result.exit_code == 5
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: Several flow runs are named 'twin': ")
+    assert first in lines[0]
+    assert second in lines[0]
+    assert "(Failed, started " in lines[0]
+    assert "flowview inspect FLOW_RUN_ID" in lines[0]
