@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable
+from typing import Any
 
 import click
 
+from flowview_async._rows import root_rows
 from flowview_async.cli import render
 from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
 from flowview_async.client import Client
 from flowview_async.errors import AmbiguousMatchError, InvalidArgumentError, MalformedResponseError
-from flowview_async.flow_run import FlowRunView, inspect_flow_run
+from flowview_async.flow_run import FlowRunInspection, FlowRunView, inspect_flow_run
+from flowview_async.logs import FlowRunLog
 
 __all__ = ["inspect"]
 
@@ -26,6 +31,28 @@ query FlowviewCliRunsNamed($name: String!, $limit: Int!) {
 }
 """
 _NAMESAKES_SHOWN = 10
+
+# The text view shows only the last lines: fetch just those (newest first, reversed here) and the
+# total, rather than every line of a run that may have hundreds of thousands.
+LAST_LOGS = """
+query FlowviewCliLastLogs($flow_run_id: uuid!, $limit: Int!) {
+  log(where: {flow_run_id: {_eq: $flow_run_id}}, order_by: [{timestamp: desc}, {id: desc}],
+      limit: $limit) {
+    id
+    flow_run_id
+    timestamp
+    level
+    message
+    name
+    task_run_id
+  }
+  log_aggregate(where: {flow_run_id: {_eq: $flow_run_id}}) {
+    aggregate {
+      count
+    }
+  }
+}
+"""
 
 
 @click.command("inspect", short_help="Show a flow run: state, history, flow, task runs, logs.")
@@ -48,11 +75,18 @@ def inspect(flow_run_id: str | None, name: str | None, last_logs: int,
 
     async def body(client: Client) -> int:
         run_id = await _resolve(client, flow_run_id, name)
-        found = await inspect_flow_run(run_id, client=client)
+        total: int | None = None
+        if options.json or client.recorder is not None:
+            # --json has every line. With a cassette, the requests are exactly the SDK's
+            # inspect_flow_run, so that cassettes recorded by the SDK (the shipped ones among them)
+            # answer this command, and the other way round.
+            found = await inspect_flow_run(run_id, client=client)
+        else:
+            found, total = await _inspect_with_last_logs(client, run_id, last_logs)
         if options.json:
             click.echo(json.dumps(found.to_dict(), indent=2))
         else:
-            stdout_console().print(render.inspection(found, last_logs=last_logs))
+            stdout_console().print(render.inspection(found, last_logs=last_logs, log_count=total))
         return 0
 
     run_command(options, body)
@@ -84,3 +118,36 @@ async def _ambiguous_name(client: Client, name: str) -> AmbiguousMatchError:
     msg = (f"Several flow runs are named {name!r}: {'; '.join(shown)}{more}. Inspect one by its "
            "id: flowview inspect FLOW_RUN_ID.")
     return AmbiguousMatchError(msg)
+
+
+async def _together(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it)."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _inspect_with_last_logs(client: Client, flow_run_id: str,
+                                  last: int) -> tuple[FlowRunInspection, int]:
+    """The inspection with only the ``last`` log lines, and how many lines the run has."""
+    view = await FlowRunView.from_flow_run_id(flow_run_id, client=client)
+    flow, task_runs, (logs, total) = await _together(
+        view.get_flow_metadata(), view.get_all_task_runs(), _last_logs(client, view.flow_run_id, last))
+    found = FlowRunInspection(flow_run=view, flow=flow, task_runs=tuple(task_runs), logs=tuple(logs))
+    return found, total
+
+
+async def _last_logs(client: Client, flow_run_id: str, last: int) -> tuple[list[FlowRunLog], int]:
+    data = await client.execute(LAST_LOGS, {"flow_run_id": flow_run_id, "limit": last})
+    newest_first = [FlowRunLog.from_row(row) for row in root_rows(data, "log", "log line")]
+    aggregate = data.get("log_aggregate")
+    count = aggregate.get("aggregate", {}).get("count") if isinstance(aggregate, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool):
+        msg = (f"The backend's log count for flow run {flow_run_id} is {count!r}, not a number; "
+               "check that --api points at a Prefect Server 1.x GraphQL endpoint.")
+        raise MalformedResponseError(msg)
+    return newest_first[::-1], count

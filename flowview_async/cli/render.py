@@ -129,10 +129,13 @@ def log_line(log: FlowRunLog) -> Text:
     return text
 
 
-def logs_table(logs: Sequence[FlowRunLog], *, last: int) -> RenderableType:
+def logs_table(logs: Sequence[FlowRunLog], *, last: int, total: int | None = None) -> RenderableType:
+    """The last ``last`` of ``logs``; ``total`` is how many the run has when ``logs`` holds only
+    the last ones (``flowview inspect`` fetches no more than it shows)."""
     shown = logs[-last:] if last > 0 else []
-    title = f"Last {len(shown)} of {len(logs)} log lines" if len(shown) < len(logs) else \
-        f"Log lines ({len(logs)})"
+    count = len(logs) if total is None else max(total, len(logs))
+    title = f"Last {len(shown)} of {count} log lines" if len(shown) < count else \
+        f"Log lines ({count})"
     return Group(Text(title, style="italic"), *(log_line(log) for log in shown))
 
 
@@ -147,8 +150,9 @@ def _run_header(flow_run: FlowRunView) -> Text:
     return text
 
 
-def inspection(found: FlowRunInspection, *, last_logs: int) -> RenderableType:
-    """Everything ``flowview inspect`` shows, top to bottom."""
+def inspection(found: FlowRunInspection, *, last_logs: int,
+               log_count: int | None = None) -> RenderableType:
+    """Everything ``flowview inspect`` shows, top to bottom; ``log_count``: see :func:`logs_table`."""
     return Group(
         _run_header(found.flow_run),
         Text(),
@@ -156,5 +160,5 @@ def inspection(found: FlowRunInspection, *, last_logs: int) -> RenderableType:
         flow_table(found.flow),
         Text(),
         task_runs_table(found.task_runs),
-        logs_table(found.logs, last=last_logs),
+        logs_table(found.logs, last=last_logs, total=log_count),
     )

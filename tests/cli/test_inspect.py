@@ -127,7 +127,7 @@ def test_unexpected_errors_say_they_are_bugs(served: ThreadedBackend, flowview: 
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("something nobody expected")
 
-    monkeypatch.setattr("flowview_async.cli.inspect_command.inspect_flow_run", broken)
+    monkeypatch.setattr("flowview_async.cli.inspect_command._inspect_with_last_logs", broken)
     result = flowview("inspect", DOC_FLOW_RUN_ID, "--api", served.url)
     assert result.exit_code == 70
     assert "RuntimeError: something nobody expected" in result.stderr
@@ -162,3 +162,24 @@ def test_an_ambiguous_name_lists_the_runs_that_share_it(served: ThreadedBackend,
     assert second in lines[0]
     assert "(Failed, started " in lines[0]
     assert "flowview inspect FLOW_RUN_ID" in lines[0]
+
+
+def test_text_fetches_only_the_last_log_lines_and_json_fetches_all(served: ThreadedBackend,
+                                                                   flowview: Any) -> None:
+    served.backend.clear_requests()
+    shown = flowview("inspect", DOC_FLOW_RUN_ID, "--api", served.url, "--last-logs", "2")
+    assert shown.exit_code == 0, shown.stderr
+    log_requests = [r for r in served.backend.requests if r.query.lstrip().startswith(
+        ("query FlowRunLogs", "query FlowviewCliLastLogs"))]
+    assert [(r.operation_name, (r.variables or {}).get("limit")) for r in log_requests] == [
+        ("FlowviewCliLastLogs", 2)]
+    # Newest first from the backend, shown oldest first.
+    assert shown.stdout.index("Flow run SUCCESS") > shown.stdout.index("Last 2 of 6 log lines")
+    last_two = [line for line in shown.stdout.splitlines() if " INFO " in line][-2:]
+    assert last_two[-1].endswith("Flow run SUCCESS: all reference tasks succeeded")
+    assert last_two[0] < last_two[1]
+
+    served.backend.clear_requests()
+    everything = flowview("inspect", DOC_FLOW_RUN_ID, "--api", served.url, "--json")
+    assert len(json.loads(everything.stdout)["logs"]) == 6
+    assert "FlowviewCliLastLogs" not in {r.operation_name for r in served.backend.requests}
