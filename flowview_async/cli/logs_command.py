@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
 
 import click
+from rich.console import Console
+from rich.text import Text
 
 from flowview_async import _queries
 from flowview_async._ids import check_id
@@ -47,24 +49,34 @@ def parse_since(value: str, *, now: datetime | None = None) -> datetime:
 
 
 async def _logs_so_far(client: Client, flow_run_id: str,
-                       since: datetime | None) -> AsyncGenerator[FlowRunLog, None]:
+                       since: datetime | None) -> AsyncGenerator[list[FlowRunLog], None]:
     # Every line there is now, with no upper time bound (FlowRunView.get_logs stops at the
-    # snapshot's `updated` time), paged by (timestamp, id).
+    # snapshot's `updated` time), paged by (timestamp, id); one list per page, printed at once.
     where: dict[str, object] = {"flow_run_id": {"_eq": flow_run_id}}
     if since is not None:
         where["timestamp"] = {"_gt": format_timestamp(since)}
     async for rows in keyset_pages(client, _queries.LOGS_PAGE, root="log", where=where,
                                    keys=("timestamp", "id"), page_size=DEFAULT_PAGE_SIZE,
                                    what="log line"):
-        for row in rows:
-            yield FlowRunLog.from_row(row)
+        yield [FlowRunLog.from_row(row) for row in rows]
 
 
-async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[FlowRunLog, None]:
+async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[list[FlowRunLog], None]:
     async with aclosing(watch_flow_run(flow_run_id, client=client, stream_states=False)) as events:
         async for event in events:
             if isinstance(event, LogLine):
-                yield event.log
+                yield [event.log]
+
+
+def _printer(console: Console, *, as_json: bool) -> Callable[[list[FlowRunLog]], None]:
+    """How a batch of lines reaches stdout. Rendering line by line through rich cost ~0.2 ms a
+    line (49 s for 200,000), so rich is used only on a terminal, for the level's colour, and
+    once per batch; JSON and piped text are joined and written in one go."""
+    if as_json:
+        return lambda batch: click.echo("\n".join(json.dumps(log.to_dict()) for log in batch))
+    if not console.is_terminal:
+        return lambda batch: click.echo("\n".join(render.plain_log_line(log) for log in batch))
+    return lambda batch: console.print(Text("\n").join(render.log_line(log) for log in batch))
 
 
 @click.command("logs", short_help="Print (or --follow) a flow run's log lines.")
@@ -93,18 +105,15 @@ def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
         minimum = level_number(level) if level is not None else None
         # Fails with FlowRunNotFoundError for an unknown id, rather than printing nothing.
         await FlowRunView.from_flow_run_id(run_id, client=client)
-        lines = _followed(client, run_id) if follow else _logs_so_far(client, run_id, after)
-        console = stdout_console()
-        async with aclosing(lines):
-            async for log in lines:
-                if after is not None and log.timestamp <= after:
-                    continue
-                if minimum is not None and log.level < minimum:
-                    continue
-                if options.json:
-                    click.echo(json.dumps(log.to_dict()))
-                else:
-                    console.print(render.log_line(log))
+        batches = _followed(client, run_id) if follow else _logs_so_far(client, run_id, after)
+        show = _printer(stdout_console(), as_json=options.json)
+        async with aclosing(batches):
+            async for batch in batches:
+                kept = [log for log in batch
+                        if (after is None or log.timestamp > after)
+                        and (minimum is None or log.level >= minimum)]
+                if kept:
+                    show(kept)
         return 0
 
     run_command(options, body)

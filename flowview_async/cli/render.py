@@ -21,6 +21,7 @@ __all__ = [
     "inspection",
     "log_line",
     "logs_table",
+    "plain_log_line",
     "state_history_table",
     "state_text",
     "task_runs_table",
@@ -127,6 +128,11 @@ def log_line(log: FlowRunLog) -> Text:
     text.append(f"{level:<8}", style=_LEVEL_STYLES.get(level.upper(), ""))
     text.append(log.message)
     return text
+
+
+def plain_log_line(log: FlowRunLog) -> str:
+    """:func:`log_line` without colour, for output that is not a terminal (no rich involved)."""
+    return f"{_time(log.timestamp)} {log.level_name or log.level!s:<8}{log.message}"
 
 
 def logs_table(logs: Sequence[FlowRunLog], *, last: int, total: int | None = None) -> RenderableType:

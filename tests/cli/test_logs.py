@@ -83,3 +83,23 @@ def test_errors(served: ThreadedBackend, flowview: Any) -> None:
     assert unknown.exit_code == 4
     bad_level = flowview("logs", DOC_FLOW_RUN_ID, "--api", served.url, "--level", "LOUD")
     assert bad_level.exit_code == 2  # click's own usage error
+
+
+def test_piped_text_is_plain_lines_in_bulk_matching_the_terminal_rendering(
+        served: ThreadedBackend, flowview: Any) -> None:
+    flow_run_id = served.new_flow_run(("Running", "running"))
+    long_message = "x" * 300  # wider than any console: one line all the same, off a terminal
+    served.call(served.backend.insert("log", [{
+        "flow_run_id": flow_run_id, "timestamp": f"2024-05-01T12:00:{i // 100:02d}.{i % 100:02d}+00:00",
+        "level": "WARNING" if i % 7 == 0 else "INFO", "name": "prefect.test",
+        "message": long_message if i == 3 else f"line {i}",
+        "created": "2024-05-01T12:00:00+00:00", "updated": "2024-05-01T12:00:00+00:00",
+    } for i in range(1200)]))  # more than one page
+    result = flowview("logs", flow_run_id, "--api", served.url)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1200
+    assert "\x1b[" not in result.stdout
+    assert lines[3].endswith(long_message)
+    assert lines[1] == "2024-05-01 12:00:00+00:00 INFO    line 1"
+    assert lines[0] == "2024-05-01 12:00:00+00:00 WARNING line 0"

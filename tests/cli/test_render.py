@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 
+import pytest
 from rich.console import Console
 
 from flowview_async.cli import render
+from flowview_async.logs import FlowRunLog
 from flowview_async.states import Failed, Mapped, Success
 from flowview_async.task_run import TaskRunView
 
@@ -46,3 +49,11 @@ def test_state_text_uses_the_state_colour() -> None:
     assert text.plain == "Failed: boom"
     assert Failed.color in str(text.spans[0].style)
     assert text.spans[0].end == len("Failed")
+
+
+@pytest.mark.parametrize("level_name", ["INFO", "WARNING", "CRITICAL", None])
+def test_plain_log_line_is_the_rich_line_without_colour(level_name: str | None) -> None:
+    log = FlowRunLog(timestamp=datetime(2021, 5, 13, 9, 0, 1, 250000, tzinfo=timezone.utc),
+                     level=30, message="a message [with] [bold]markup[/bold]",
+                     level_name=level_name)
+    assert render.plain_log_line(log) == render.log_line(log).plain
