@@ -1,7 +1,9 @@
 """``flowview serve``: run the local Prefect Server-compatible backend until interrupted.
 
 The first line on stdout is the URL it listens on (flushed at once, so scripts and tests can read it
-and connect); everything else goes to stderr. SIGINT and SIGTERM stop it cleanly with exit code 0.
+and connect); everything else goes to stderr (the loaded row count, synthetic-data progress).
+SIGINT and SIGTERM stop it cleanly with exit code 0; while synthetic data is being generated they
+stop the generation (rolled back), with exit code 130 for SIGINT and 0 for SIGTERM.
 Like the other subcommands, a fixture or option that cannot work is one ``Error:`` line on stderr
 with exit code 3; a port that cannot be listened on (busy, not allowed) exits 7.
 """
@@ -24,6 +26,7 @@ from flowview_async.server.synthetic import parse_synthetic_spec
 
 _BAD_ARGUMENTS = 3
 _CANNOT_LISTEN = 7
+_INTERRUPTED = 130
 _MAX_PORT = 65535
 
 
@@ -40,27 +43,86 @@ def _check_arguments(port: int, db_path: str | None) -> None:
             raise InvalidArgumentError(msg)
 
 
+class _ProgressLine:
+    """``Generating synthetic data: 40% (24,000,000 of 60,000,000 log lines)`` on stderr: redrawn
+    in place on a terminal, else one line per 10% (logs and CI stay short)."""
+
+    def __init__(self) -> None:
+        self._terminal = sys.stderr.isatty()
+        self._shown = -1
+
+    def update(self, written: int, total: int) -> None:
+        percent = 100 if total == 0 else written * 100 // total
+        step = percent if self._terminal else percent - percent % 10
+        if step == self._shown:
+            return
+        self._shown = step
+        text = f"Generating synthetic data: {percent}% ({written:,} of {total:,} log lines)"
+        if self._terminal:
+            click.echo(f"\r{text}", err=True, nl=percent == 100)
+        else:
+            click.echo(text, err=True)
+
+
+async def _generate(backend: LocalBackend, synthetic: tuple[int, int, int], seed: int,
+                    stopped: asyncio.Event) -> bool:
+    """Generate the synthetic data; False if a signal came first (then nothing was kept)."""
+    runs, tasks, logs = synthetic
+    loop = asyncio.get_running_loop()
+    line = _ProgressLine()
+    click.echo(f"Generating {runs} flow runs x {tasks} task runs x {logs} log lines per task run "
+               f"= {runs * tasks * logs:,} log lines...", err=True)
+
+    def progress(written: int, total: int) -> None:
+        # Called from the database thread: hand the update over to the loop.
+        loop.call_soon_threadsafe(line.update, written, total)
+
+    seeding = asyncio.ensure_future(backend.seed_synthetic(
+        flow_runs=runs, task_runs=tasks, logs=logs, seed=seed, progress=progress))
+    stopping = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({seeding, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not seeding.done():
+            seeding.cancel()  # stops within a batch and rolls back (see seed_synthetic)
+        await asyncio.gather(seeding, stopping, return_exceptions=True)
+    if seeding.cancelled():
+        return False
+    seeding.result()  # an error in generation goes on up
+    return True
+
+
 async def _serve_until_stopped(
     backend: LocalBackend, fixture: str, synthetic: tuple[int, int, int] | None, seed: int
-) -> None:
+) -> int:
+    """Serve until SIGINT or SIGTERM; the exit code: 0, or 130 for SIGINT during generation."""
     stopped = asyncio.Event()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        stopped.set()
+
     loop = asyncio.get_running_loop()
-    # Handlers go in before the URL is printed: whoever reads it may signal us at once.
+    # Handlers go in before anything slow (and before the URL is printed: whoever reads it may
+    # signal us at once).
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
-            loop.add_signal_handler(signum, stopped.set)
+            loop.add_signal_handler(signum, stop, signum)
     try:
         async with backend:
             counts = await backend.load(fixture)
             click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
-            if synthetic is not None:
-                runs, tasks, logs = synthetic
-                await backend.seed_synthetic(flow_runs=runs, task_runs=tasks, logs=logs, seed=seed)
+            if synthetic is not None and not await _generate(backend, synthetic, seed, stopped):
+                click.echo("Stopped while generating synthetic data; nothing was served.", err=True)
+                return _INTERRUPTED if received[0] == signal.SIGINT else 0
             # The URL comes first and alone on stdout, once the data is ready to be queried.
             click.echo(backend.url)
             sys.stdout.flush()
             click.echo(f"Serving GraphQL at {backend.graphql_url} (Ctrl+C to stop)", err=True)
             await stopped.wait()
+            return 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
@@ -113,7 +175,9 @@ async def _serve_until_stopped(
     "--synthetic",
     default=None,
     metavar="RUNSxTASKSxLOGS",
-    help="Also generate synthetic runs, e.g. 100x10x1000 (1M log lines).",
+    help="Also generate synthetic runs: RUNS flow runs x TASKS task runs each x LOGS log lines "
+    "per task run, e.g. 100x10x1000 (1M log lines). Progress goes to stderr; Ctrl+C stops it. In "
+    "memory a log line takes ~150 bytes: use --db FILE for tens of millions.",
 )
 def serve(
     fixture: str,
@@ -141,7 +205,7 @@ def serve(
             faults=faults,
             seed=seed,
         )
-        asyncio.run(_serve_until_stopped(backend, fixture, shape, seed))
+        code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed))
     except (FixtureError, UsageError) as error:
         print_error(str(error))
         sys.exit(_BAD_ARGUMENTS)
@@ -154,4 +218,5 @@ def serve(
                     "free one) or --host.")
         sys.exit(_CANNOT_LISTEN)
     except KeyboardInterrupt:  # a second Ctrl+C while shutting down
-        pass
+        code = _INTERRUPTED
+    sys.exit(code)

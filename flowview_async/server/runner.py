@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -189,13 +189,23 @@ class LocalBackend:
             raise missing(f"set_state: no {table} with id {key} is loaded in the local backend")
         return version
 
-    async def seed_synthetic(self, *, flow_runs: int, task_runs: int, logs: int, seed: int = 0) -> list[str]:
-        """Generate ``flow_runs`` runs x ``task_runs`` task runs x ``logs`` log lines each.
+    async def seed_synthetic(
+        self,
+        *,
+        flow_runs: int,
+        task_runs: int,
+        logs: int,
+        seed: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """Generate ``flow_runs`` runs x ``task_runs`` task runs x ``logs`` log lines per task run.
 
-        See :mod:`flowview_async.server.synthetic`; returns the flow run ids in creation order.
+        See :mod:`flowview_async.server.synthetic` (``progress`` and cancellation included);
+        returns the flow run ids in creation order.
         """
         from flowview_async.server.synthetic import seed_synthetic
 
         return await seed_synthetic(
-            self._database, flow_runs=flow_runs, task_runs=task_runs, logs=logs, seed=seed
+            self._database, flow_runs=flow_runs, task_runs=task_runs, logs=logs, seed=seed,
+            progress=progress,
         )

@@ -13,15 +13,22 @@ rows. Shape of what is generated:
   ``flow_runs * task_runs * logs``.
 
 The rows are written straight into SQLite with ``executemany`` in one transaction, skipping fixture
-validation (they are valid by construction): a million log lines take a few seconds.
+validation (they are valid by construction): a million log lines take a few seconds. Runs are
+written one at a time and log lines in batches of :data:`LOG_BATCH`, so memory on the Python side
+stays bounded, progress can be reported, and a cancelled generation stops within a batch and rolls
+back. (An in-memory database still holds every row: roughly 150 bytes a log line.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import itertools
 import random
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from flowview_async.errors import InvalidArgumentError
@@ -31,6 +38,12 @@ from flowview_async.server.tables import all_tables
 from flowview_async.server.values import canonical_json, format_timestamp
 
 MAP_WIDTH = 3
+# Log rows per executemany: bounds memory and how long a stop request waits.
+LOG_BATCH = 20_000
+_STOP_CHECK_STEPS = 100_000
+
+# progress(log lines written, total log lines)
+Progress = Callable[[int, int], None]
 _EPOCH = dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc)
 _LEVELS = ("INFO", "INFO", "INFO", "DEBUG", "INFO", "WARNING", "INFO", "ERROR")
 _NO_RESULT = {"__version__": PREFECT_VERSION, "type": "NoResultType"}
@@ -107,7 +120,12 @@ class _Tables:
 
 
 def _generate(
-    connection: sqlite3.Connection, flow_runs: int, task_runs: int, logs: int, seed: int
+    connection: sqlite3.Connection,
+    flow_runs: int,
+    task_runs: int,
+    logs: int,
+    seed: int,
+    control: _Control,
 ) -> list[str]:
     rng = random.Random(seed)
     tables = _Tables()
@@ -214,8 +232,13 @@ def _generate(
     def moment(run: int, offset_ms: int) -> str:
         return clock.at(run * log_span_ms + offset_ms)
 
-    flow_run_rows, flow_state_rows, task_run_rows, task_state_rows = [], [], [], []
     for run, run_id in enumerate(run_ids):
+        control.check()
+        # Rows of one run at a time: memory stays bounded however many runs are asked for.
+        flow_run_rows: list[tuple[Any, ...]] = []
+        flow_state_rows: list[tuple[Any, ...]] = []
+        task_run_rows: list[tuple[Any, ...]] = []
+        task_state_rows: list[tuple[Any, ...]] = []
         start, end = moment(run, 0), moment(run, task_runs * logs + 5_000)
         flow_run_rows.append(
             tables.row(
@@ -308,13 +331,21 @@ def _generate(
                         },
                     )
                 )
-    tables.insert(connection, "flow_run", flow_run_rows)
-    tables.insert(connection, "flow_run_state", flow_state_rows)
-    tables.insert(connection, "task_run", task_run_rows)
-    tables.insert(connection, "task_run_state", task_state_rows)
+        tables.insert(connection, "flow_run", flow_run_rows)
+        tables.insert(connection, "flow_run_state", flow_state_rows)
+        tables.insert(connection, "task_run", task_run_rows)
+        tables.insert(connection, "task_run_state", task_state_rows)
     # Rebuilding the log indexes once after the load is faster than updating them per row.
     drop_indexes(connection, "log")
-    tables.insert(connection, "log", _log_rows(tables, rng, run_ids, plan, logs, moment))
+    rows = _log_rows(tables, rng, run_ids, plan, logs, moment)
+    total = len(run_ids) * task_runs * logs
+    written = 0
+    control.report(written, total)
+    while batch := list(itertools.islice(rows, LOG_BATCH)):
+        control.check()
+        tables.insert(connection, "log", batch)
+        written += len(batch)
+        control.report(written, total)
     create_indexes(connection, "log")
     return run_ids
 
@@ -351,16 +382,75 @@ def _log_rows(
                 yield tuple(row)
 
 
+class _Stopped(Exception):
+    """Raised inside the database thread to roll the generation back once it was cancelled."""
+
+
+class _Control:
+    """Between the event loop and the database thread: progress out, a stop request in."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def check(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+
+    def report(self, written: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress(written, total)
+
+    def run(self, connection: sqlite3.Connection, job: Callable[[], list[str]]) -> list[str]:
+        # SQLite calls the handler every N virtual-machine steps; a non-zero answer aborts the
+        # statement in progress, so even one long statement (an index build over millions of
+        # rows) ends soon after a stop request.
+        connection.set_progress_handler(lambda: int(self._stop.is_set()), _STOP_CHECK_STEPS)
+        try:
+            return job()
+        except sqlite3.OperationalError:
+            if self._stop.is_set():
+                raise _Stopped from None
+            raise
+        finally:
+            connection.set_progress_handler(None, 0)
+
+
 async def seed_synthetic(
-    database: Database, *, flow_runs: int, task_runs: int, logs: int, seed: int = 0
+    database: Database,
+    *,
+    flow_runs: int,
+    task_runs: int,
+    logs: int,
+    seed: int = 0,
+    progress: Progress | None = None,
 ) -> list[str]:
-    """Insert the synthetic data set into ``database``; returns the flow run ids in order."""
+    """Insert the synthetic data set into ``database``; returns the flow run ids in order.
+
+    ``progress(written, total)`` is called with the log lines written so far, from the database
+    thread (hand it over with ``loop.call_soon_threadsafe`` to touch the event loop). Cancelling
+    the call stops the generation within one batch and rolls everything back before the
+    cancellation goes on.
+    """
     for label, value in (("flow_runs", flow_runs), ("task_runs", task_runs), ("logs", logs)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidArgumentError(f"seed_synthetic: {label} must be a whole number >= 0")
-    return await database.transaction(
-        lambda connection: _generate(connection, flow_runs, task_runs, logs, seed)
-    )
+    control = _Control(progress)
+    job = asyncio.ensure_future(database.transaction(
+        lambda connection: control.run(
+            connection, lambda: _generate(connection, flow_runs, task_runs, logs, seed, control))
+    ))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        control.stop()
+        # Wait for the rollback: the database is consistent (nothing generated) once we return.
+        with contextlib.suppress(_Stopped):
+            await job
+        raise
 
 
 def parse_synthetic_spec(spec: str) -> tuple[int, int, int]:

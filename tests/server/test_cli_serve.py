@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from flowview_async.server import LocalBackend
 
 FLOWVIEW = str(Path(sys.executable).with_name("flowview"))
 DOC_QUERY = """query {
@@ -194,3 +197,66 @@ def test_a_busy_port_is_one_clear_line_and_exit_7() -> None:
         assert "address already in use" in lines[0].lower()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize(("stop_signal", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
+def test_a_signal_stops_a_long_generation_cleanly(stop_signal: signal.Signals, code: int) -> None:
+    process = subprocess.Popen(
+        [FLOWVIEW, "serve", "--port", "0", "--synthetic", "2x600x50000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = []
+        # The progress line shows generation has started (signal handlers are in before it).
+        while not (seen and seen[-1].startswith("Generating synthetic data: ")):
+            line = process.stderr.readline()
+            assert line, seen
+            seen.append(line)
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=60) == code
+        rest = process.stderr.read()
+        assert rest.strip().splitlines()[-1] == (
+            "Stopped while generating synthetic data; nothing was served.")
+        assert "Traceback" not in rest
+        assert process.stdout is not None
+        assert process.stdout.read() == ""  # no URL: nothing was served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_generation_reports_progress_and_help_says_logs_are_per_task_run() -> None:
+    with serving("--fixture", "inspecting-flow-runs", "--synthetic", "2x3x4") as (process, url):
+        assert url.startswith("http://127.0.0.1:")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+    assert "Generating 2 flow runs x 3 task runs x 4 log lines per task run = 24 log lines" in stderr
+    assert "Generating synthetic data: 100% (24 of 24 log lines)" in stderr
+    help_text = subprocess.run([FLOWVIEW, "serve", "--help"], capture_output=True, text=True,
+                               timeout=60, check=True).stdout
+    assert "LOGS log lines per task run" in " ".join(help_text.split())
+
+
+async def test_cancelling_a_generation_rolls_it_back() -> None:
+    async with LocalBackend(None) as backend:
+        started = asyncio.Event()
+        seeding = asyncio.ensure_future(backend.seed_synthetic(
+            flow_runs=2, task_runs=600, logs=50000,
+            progress=lambda written, total: loop.call_soon_threadsafe(started.set)))
+        loop = asyncio.get_running_loop()
+        await started.wait()
+        seeding.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await seeding
+        # All or nothing: the backend is as before, and still answers.
+        counts = await backend.database.fetch_all(
+            "SELECT (SELECT count(*) FROM flow_run), (SELECT count(*) FROM log)")
+        assert [tuple(row) for row in counts] == [(0, 0)]
+        assert await backend.seed_synthetic(flow_runs=1, task_runs=1, logs=1) != []
