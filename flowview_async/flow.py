@@ -111,6 +111,14 @@ class FlowView:
         return [cls.from_row(row) for row in root_rows(data, "flow", "flow")]
 
     @classmethod
+    async def _first(cls, client: Client | None, where: Mapping[str, Any], missing: str) -> FlowView:
+        """The first flow matching ``where`` (newest first), or FlowNotFoundError(``missing``)."""
+        flows = await cls._query(client, where, 1)
+        if not flows:
+            raise FlowNotFoundError(missing)
+        return flows[0]
+
+    @classmethod
     async def from_flow_id(cls, flow_id: str, *, client: Client | None = None) -> FlowView:
         """The flow with this id.
 
@@ -119,11 +127,10 @@ class FlowView:
             FlowNotFoundError: no flow has this id.
         """
         flow_id = check_id(flow_id, "flow_id")
-        flows = await cls._query(client, {"id": {"_eq": flow_id}}, 1)
-        if not flows:
-            msg = f"No flow has id {flow_id!r}. Check the id (flow ids differ from flow group ids)."
-            raise FlowNotFoundError(msg)
-        return flows[0]
+        return await cls._first(
+            client, {"id": {"_eq": flow_id}},
+            f"No flow has id {flow_id!r}. Check the id (flow ids differ from flow group ids).",
+        )
 
     @classmethod
     async def from_flow_group_id(cls, flow_group_id: str, *,
@@ -135,11 +142,10 @@ class FlowView:
             FlowNotFoundError: the group has no flow.
         """
         flow_group_id = check_id(flow_group_id, "flow_group_id")
-        flows = await cls._query(client, {"flow_group_id": {"_eq": flow_group_id}}, 1)
-        if not flows:
-            msg = f"No flow belongs to flow group {flow_group_id!r}. Check the id."
-            raise FlowNotFoundError(msg)
-        return flows[0]
+        return await cls._first(
+            client, {"flow_group_id": {"_eq": flow_group_id}},
+            f"No flow belongs to flow group {flow_group_id!r}. Check the id.",
+        )
 
     @classmethod
     async def from_id(cls, flow_or_group_id: str, *, client: Client | None = None) -> FlowView:

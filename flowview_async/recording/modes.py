@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 from flowview_async.errors import InvalidArgumentError
 
@@ -29,14 +30,7 @@ class RecordMode(str, enum.Enum):
     @classmethod
     def coerce(cls, value: str | RecordMode) -> RecordMode:
         """Accept a mode or its name; anything else is an :class:`InvalidArgumentError`."""
-        if isinstance(value, RecordMode):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(repr(mode.value) for mode in cls)
-            msg = f"Unknown record mode {value!r}: use one of {choices}."
-            raise InvalidArgumentError(msg) from None
+        return _coerce(cls, value, "record mode")
 
 
 class RepeatPolicy(str, enum.Enum):
@@ -54,11 +48,18 @@ class RepeatPolicy(str, enum.Enum):
     @classmethod
     def coerce(cls, value: str | RepeatPolicy) -> RepeatPolicy:
         """Accept a policy or its name; anything else is an :class:`InvalidArgumentError`."""
-        if isinstance(value, RepeatPolicy):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(repr(policy.value) for policy in cls)
-            msg = f"Unknown repeat policy {value!r}: use one of {choices}."
-            raise InvalidArgumentError(msg) from None
+        return _coerce(cls, value, "repeat policy")
+
+
+_Choice = TypeVar("_Choice", RecordMode, RepeatPolicy)
+
+
+def _coerce(choices: type[_Choice], value: object, what: str) -> _Choice:
+    if isinstance(value, choices):
+        return value
+    try:
+        return choices(str(value).strip().lower())
+    except ValueError:
+        names = ", ".join(repr(choice.value) for choice in choices)
+        msg = f"Unknown {what} {value!r}: use one of {names}."
+        raise InvalidArgumentError(msg) from None
