@@ -12,6 +12,7 @@ __all__ = [
     "FLOW_OF_FLOW_RUN",
     "FLOW_RUNS_WHERE",
     "LOGS_PAGE",
+    "LOG_FIELDS",
     "TASK_RUNS_PAGE",
     "TASK_RUN_IDS_PAGE",
 ]
@@ -144,22 +145,32 @@ query TaskRunIds($where: task_run_bool_exp!, $limit: Int!) {
 }
 """
 
+# The fields of a log line, wherever the SDK reads log lines.
+LOG_FIELDS = """
+fragment LogFields on log {
+  id
+  flow_run_id
+  timestamp
+  level
+  message
+  name
+  task_run_id
+}
+"""
+
 # Logs, one keyset page at a time, ordered by (timestamp, id): lines that share a timestamp are
 # neither lost nor repeated across pages (Prefect 1's `_gt timestamp` lost them). flow_run_id lets
 # one query serve many watched runs.
-LOGS_PAGE = """
+LOGS_PAGE = (
+    """
 query FlowRunLogs($where: log_bool_exp!, $limit: Int!) {
   log(where: $where, order_by: [{timestamp: asc}, {id: asc}], limit: $limit) {
-    id
-    flow_run_id
-    timestamp
-    level
-    message
-    name
-    task_run_id
+    ...LogFields
   }
 }
 """
+    + LOG_FIELDS
+)
 
 ALL_DOCUMENTS = {
     "FlowRuns": FLOW_RUNS_WHERE,

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from flowview_async import _queries
 from flowview_async._rows import root_rows
 from flowview_async.cli import render
 from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
@@ -34,17 +35,12 @@ _NAMESAKES_SHOWN = 10
 
 # The text view shows only the last lines: fetch just those (newest first, reversed here) and the
 # total, rather than every line of a run that may have hundreds of thousands.
-LAST_LOGS = """
+LAST_LOGS = (
+    """
 query FlowviewCliLastLogs($flow_run_id: uuid!, $limit: Int!) {
   log(where: {flow_run_id: {_eq: $flow_run_id}}, order_by: [{timestamp: desc}, {id: desc}],
       limit: $limit) {
-    id
-    flow_run_id
-    timestamp
-    level
-    message
-    name
-    task_run_id
+    ...LogFields
   }
   log_aggregate(where: {flow_run_id: {_eq: $flow_run_id}}) {
     aggregate {
@@ -53,6 +49,8 @@ query FlowviewCliLastLogs($flow_run_id: uuid!, $limit: Int!) {
   }
 }
 """
+    + _queries.LOG_FIELDS
+)
 
 
 @click.command("inspect", short_help="Show a flow run: state, history, flow, task runs, logs.")
