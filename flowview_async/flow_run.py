@@ -32,7 +32,7 @@ from flowview_async.errors import (
     TaskRunNotFoundError,
 )
 from flowview_async.flow import FlowView
-from flowview_async.logs import FlowRunLog
+from flowview_async.logs import FlowRunLog, log_pages
 from flowview_async.states import (
     NULL_FLOW_RUN_STATE,
     State,
@@ -296,11 +296,9 @@ class FlowRunView:
         where = self._log_filter(start_time, end_time)
         check_page_size(page_size)
         async with open_client(self._client) as active:
-            async for rows in keyset_pages(active, _queries.LOGS_PAGE, root="log", where=where,
-                                           keys=("timestamp", "id"), page_size=page_size,
-                                           what="log line"):
-                for row in rows:
-                    yield FlowRunLog.from_row(row)
+            async for page in log_pages(active, where, page_size=page_size):
+                for log in page:
+                    yield log
 
     async def get_logs(
         self,
@@ -520,10 +518,5 @@ async def _flow_of_flow_run(active: Client, flow_run_id: str) -> FlowView | None
 
 
 async def _all_logs(active: Client, flow_run_id: str, page_size: int) -> list[FlowRunLog]:
-    logs: list[FlowRunLog] = []
-    async for rows in keyset_pages(active, _queries.LOGS_PAGE, root="log",
-                                   where={"flow_run_id": {"_eq": flow_run_id}},
-                                   keys=("timestamp", "id"), page_size=page_size,
-                                   what="log line"):
-        logs.extend(FlowRunLog.from_row(row) for row in rows)
-    return logs
+    where = {"flow_run_id": {"_eq": flow_run_id}}
+    return [log async for page in log_pages(active, where, page_size=page_size) for log in page]

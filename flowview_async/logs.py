@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from flowview_async import _queries
+from flowview_async._paging import keyset_pages
 from flowview_async._rows import Row
 
-__all__ = ["FlowRunLog", "level_number"]
+if TYPE_CHECKING:
+    from flowview_async.client import Client
+
+__all__ = ["FlowRunLog", "level_number", "log_pages"]
 
 _LEVELS = {
     "CRITICAL": logging.CRITICAL,
@@ -91,3 +98,16 @@ class FlowRunLog:
             "task_run_id": self.task_run_id,
             "id": self.id,
         }
+
+
+async def log_pages(client: Client, where: Mapping[str, Any], *,
+                    page_size: int) -> AsyncIterator[list[FlowRunLog]]:
+    """The log lines matching ``where``, oldest first, one page at a time.
+
+    Keyset paging on ``(timestamp, id)``: lines that share a timestamp are neither lost nor
+    repeated, however many there are.
+    """
+    async for rows in keyset_pages(client, _queries.LOGS_PAGE, root="log", where=where,
+                                   keys=("timestamp", "id"), page_size=page_size,
+                                   what="log line"):
+        yield [FlowRunLog.from_row(row) for row in rows]

@@ -12,16 +12,15 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from flowview_async import _queries
 from flowview_async._ids import check_id
-from flowview_async._paging import DEFAULT_PAGE_SIZE, keyset_pages
+from flowview_async._paging import DEFAULT_PAGE_SIZE
 from flowview_async._rows import format_timestamp
 from flowview_async.cli import render
 from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
 from flowview_async.client import Client
 from flowview_async.errors import InvalidArgumentError
 from flowview_async.flow_run import FlowRunView
-from flowview_async.logs import FlowRunLog, level_number
+from flowview_async.logs import FlowRunLog, level_number, log_pages
 from flowview_async.watch import LogLine, watch_flow_run
 
 __all__ = ["logs", "parse_since"]
@@ -55,10 +54,8 @@ async def _logs_so_far(client: Client, flow_run_id: str,
     where: dict[str, object] = {"flow_run_id": {"_eq": flow_run_id}}
     if since is not None:
         where["timestamp"] = {"_gt": format_timestamp(since)}
-    async for rows in keyset_pages(client, _queries.LOGS_PAGE, root="log", where=where,
-                                   keys=("timestamp", "id"), page_size=DEFAULT_PAGE_SIZE,
-                                   what="log line"):
-        yield [FlowRunLog.from_row(row) for row in rows]
+    async for page in log_pages(client, where, page_size=DEFAULT_PAGE_SIZE):
+        yield page
 
 
 async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[list[FlowRunLog], None]:

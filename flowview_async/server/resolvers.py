@@ -211,12 +211,17 @@ def _traversal_resolver(direction: str) -> Callable[..., Awaitable[Any]]:
     return resolve
 
 
-async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
-    context: RequestContext = info.context
+def _task_run_uuid(task_run_id: str) -> str:
+    """The Python-layer fields refuse a malformed id with Prefect Server's own message."""
     try:
-        run_id = normalize_uuid(task_run_id)
+        return normalize_uuid(task_run_id)
     except ValueError:
         raise GraphQLError("Invalid task run ID") from None
+
+
+async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
+    context: RequestContext = info.context
+    run_id = _task_run_uuid(task_run_id)
     rows = await context.database.fetch_all(
         """
         SELECT min(c.start_time), max(c.end_time), c.state, count(*)
@@ -237,10 +242,7 @@ async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
 
 async def _get_task_run_info(_root: Any, info: Info, task_run_id: str) -> Any:
     context: RequestContext = info.context
-    try:
-        run_id = normalize_uuid(task_run_id)
-    except ValueError:
-        raise GraphQLError("Invalid task run ID") from None
+    run_id = _task_run_uuid(task_run_id)
     found = await context.database.fetch_json(
         "SELECT json_object('id', id, 'version', version, 'state', state, "
         "'serialized_state', json(serialized_state)) FROM task_run WHERE id = :id",
