@@ -7,9 +7,21 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, settings
 
 from flowview_async import Client
 from flowview_async.server import LocalBackend
+from tests.scale import FULL_SIZE
+
+# Property tests: 100 examples a test in CI, 1,000 at full size; no deadline, since a loaded CI
+# machine must not turn a slow example into a failure (timings are bench/'s job).
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "full", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("full" if FULL_SIZE else "ci")
 
 DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
 DOC_FLOW_ID = "8bdcf5b5-7598-49d1-a885-61612ca550de"
