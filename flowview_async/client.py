@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +40,9 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from graphql import OperationDefinitionNode
+from yarl import URL
 
-from flowview_async import _schema
+from flowview_async import _limits, _redaction, _schema
 from flowview_async._retry import RetryPolicy
 from flowview_async._settings import Settings, resolve_settings
 from flowview_async.errors import (
@@ -107,34 +108,6 @@ async def _capture_middleware(
         exchange.status = response.status
         exchange.headers = response.headers
     return response
-
-
-class _SecretsFilter(logging.Filter):
-    """Masks the credentials of open clients in gql's DEBUG log lines (it logs whole bodies, and a
-    server may echo a header back in an error message)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[int, tuple[str, ...]] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = [secret for values in self.secrets.values() for secret in values]
-        if secrets:
-            text = record.getMessage()
-            masked = _mask(text, secrets)
-            if masked != text:
-                record.msg, record.args = masked, ()
-        return True
-
-
-def _mask(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "<redacted>")
-    return text
-
-
-_GQL_LOG_FILTER = _SecretsFilter()
-logging.getLogger("gql.transport.aiohttp").addFilter(_GQL_LOG_FILTER)
 
 
 class _Retryable(Exception):
@@ -208,6 +181,13 @@ class Client:
         if api_url is not None and not isinstance(api_url, str):
             msg = f"api_url must be a URL string such as 'http://localhost:4200', got {api_url!r}."
             raise InvalidArgumentError(msg)
+        for name, value in (("api_key", api_key), ("tenant_id", tenant_id)):
+            if value is not None and not isinstance(value, str):
+                msg = f"{name} must be a string, got {type(value).__name__}."  # never the value
+                raise InvalidArgumentError(msg)
+            if value is not None and any(c != "\t" and (c < " " or c == "\x7f") for c in value):
+                msg = f"{name} contains a control character (a pasted line break?); strip it."
+                raise InvalidArgumentError(msg)
         if cassette is not None and recorder is not None:
             msg = "Pass either cassette= or recorder=, not both."
             raise InvalidArgumentError(msg)
@@ -266,8 +246,10 @@ class Client:
         self._state = _State.OPEN
         try:
             await self._open()
-        except BaseException:
+        except BaseException as exc:
             await self.aclose()
+            if isinstance(exc, FlowViewError):
+                _redaction.scrub_exception(exc)
             raise
 
     async def _open(self) -> None:
@@ -280,9 +262,8 @@ class Client:
         )
         # Building the schema from the 110 KB SDL takes a few hundred ms: keep it off the loop.
         await asyncio.to_thread(_schema.schema)
-        secrets = tuple(s for s in (self._settings.api_key, self._settings.tenant_id) if s)
-        if secrets:
-            _GQL_LOG_FILTER.secrets[id(self)] = secrets
+        secrets = self._secrets()
+        _redaction.register(*secrets)
         if self._cassette is not None:
             from flowview_async.recording import Recorder
 
@@ -314,7 +295,6 @@ class Client:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
-        _GQL_LOG_FILTER.secrets.pop(id(self), None)
         try:
             if self._gql is not None and self._session is not None:
                 await self._gql.close_async()  # type: ignore[no-untyped-call]
@@ -351,7 +331,7 @@ class Client:
         return self._recorder is not None and self._recorder.replaying
 
     def __repr__(self) -> str:
-        return f"Client(api_url={self.api_url!r}, state={self._state.value!r})"
+        return f"Client(api_url={_redaction.redact_url(self.api_url)!r}, state={self._state.value!r})"
 
     # --- time ------------------------------------------------------------------------------------
 
@@ -391,34 +371,31 @@ class Client:
         document = _schema.parse_and_validate(query)
         name = operation_name or _operation_name(document)
         values = self._check_variables(variables)
-        _schema.check_variables(document, name, values)
+        # Validated as a copy whose secret values are masked: the error quotes what it checked.
+        checked, hidden = _redaction.variables_for_messages(values)
+        try:
+            _schema.check_variables(document, name, checked)
+        except QueryValidationError as exc:
+            raise _redaction.scrub_exception(exc, hidden) from None
         request = GraphQLRequest(document, variable_values=values, operation_name=name)
         try:
             return await self._execute_with_retries(session, request, name)
         except FlowViewError as exc:
-            self._scrub(exc)
+            # A server may echo the Authorization header back; aiohttp's errors hold it too.
+            _redaction.scrub_exception(exc, hidden)
             raise
 
-    def _scrub(self, error: BaseException) -> None:
-        """Mask this client's credentials in an error and its causes: a server may echo the
-        Authorization header back in its error message, and messages end up in logs."""
+    def _secrets(self) -> tuple[str, ...]:
+        """This client's credentials: the key, the tenant id, a password in the URL (and the Basic
+        token aiohttp builds from it)."""
         settings = self._settings
-        secrets = [s for s in (settings.api_key, settings.tenant_id) if s] if settings else []
-        if not secrets:
-            return
-        seen: set[int] = set()
-        current: BaseException | None = error
-        while current is not None and id(current) not in seen:
-            seen.add(id(current))
-            if any(secret in str(current.args) for secret in secrets):
-                current.args = tuple(
-                    _mask(a, secrets) if isinstance(a, str) else a for a in current.args
-                )
-            if isinstance(current, GraphQLQueryError):
-                current.errors = json.loads(_mask(json.dumps(current.errors, default=str), secrets))
-                if current.data is not None:
-                    current.data = json.loads(_mask(json.dumps(current.data, default=str), secrets))
-            current = current.__cause__ or current.__context__
+        if settings is None:
+            return ()
+        found = [s for s in (settings.api_key, settings.tenant_id) if s]
+        url = URL(settings.api_url)
+        if url.password:
+            found += [url.password, _redaction.basic_auth_secret(url.user or "", url.password)]
+        return tuple(found)
 
     def _require_session(self) -> AsyncClientSession:
         if self._state is not _State.OPEN or self._session is None:
@@ -436,6 +413,10 @@ class Client:
             return None
         if not isinstance(variables, Mapping):
             msg = f"variables must be a mapping of names to values, got {type(variables).__name__}."
+            raise InvalidArgumentError(msg)
+        if _limits.exceeds_depth(variables):
+            msg = (f"variables nest more than {_limits.MAX_JSON_DEPTH} levels deep; no Prefect "
+                   "query needs that. Flatten the value.")
             raise InvalidArgumentError(msg)
         try:
             # Round-trip through JSON so that what we send is exactly what a cassette stores.
@@ -476,7 +457,7 @@ class Client:
         timeout: float,
     ) -> dict[str, Any]:
         op = name or "<anonymous operation>"
-        where = self.api_url
+        where = _redaction.redact_url(self.api_url)
         exchange = _Exchange()
         token = _CURRENT_EXCHANGE.set(exchange)
         try:
@@ -490,6 +471,11 @@ class Client:
             raise _Retryable(RequestTimeoutError(msg)) from exc
         except TransportQueryError as exc:
             raise self._query_error(op, exc, exchange) from exc
+        except RecursionError:
+            # gql parses the answer with json.loads, which gives up on deep nesting.
+            msg = (f"{op}: {where} answered with JSON nested too deeply to read. Is api_url the "
+                   "GraphQL endpoint of Prefect Server/Cloud?")
+            raise MalformedResponseError(msg) from None
         except AssertionError as exc:
             # gql asserts that an answer without errors has data: {"data": null}, {"errors": []}.
             msg = (f"{op}: {where} answered with neither data nor errors. Is api_url the GraphQL "
@@ -551,7 +537,7 @@ class Client:
         self, op: str, exc: TransportServerError, exchange: _Exchange
     ) -> Exception:
         status = exc.code if exc.code is not None else exchange.status
-        where = self.api_url
+        where = _redaction.redact_url(self.api_url)
         if status in (401, 403):
             msg = (f"{op}: {where} answered HTTP {status}: the credentials were refused. Check "
                    "PREFECT__CLOUD__API_KEY / api_key= and the tenant id.")

@@ -23,16 +23,20 @@ The tree, so that ``except`` clauses can be as broad or as narrow as a caller ne
     ├── WatchTimeoutError (TimeoutError)    a watched run did not finish within ``max_duration``
     ├── ResultError                         a task run result that cannot be read here
     ├── FixtureError (ValueError)           the local backend refused a fixture file
-    └── RecordingError                      record/replay: the cassette side
-        ├── CassetteFormatError             corrupt, truncated, foreign or unsafe cassette file
-        ├── CassetteMismatchError           a replayed request has no recorded answer
-        └── SecretLeakError                 a known secret was about to be written to a cassette
+    ├── RecordingError                      record/replay: the cassette side
+    │   ├── CassetteFormatError             corrupt, truncated, foreign or unsafe cassette file
+    │   ├── CassetteMismatchError           a replayed request has no recorded answer
+    │   └── SecretLeakError                 a known secret was about to be written to a cassette
+    └── RedactedCause                       never raised: stands in a chain for a dependency's error
 
 ``CassetteMismatchError`` also derives from gql's ``TransportError`` so that gql hands it through
 unchanged instead of wrapping it into ``TransportConnectionFailed``.
 
-Messages say what went wrong and what to do. They never contain an API key: anything built from
-request headers goes through :func:`redact` first.
+Messages say what went wrong and what to do. They never contain an API key: every error masks
+its arguments when built and its text when shown (:mod:`flowview_async._redaction`, the one place
+credentials are masked), and errors leaving the client have their causes replaced by
+:class:`RedactedCause` summaries, so no dependency's error (aiohttp's carries the request headers)
+stays reachable from them.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gql.transport.exceptions import TransportError as _GqlTransportError
+
+from flowview_async._redaction import redact_headers, redact_text
 
 __all__ = [
     "AmbiguousMatchError",
@@ -61,6 +67,7 @@ __all__ = [
     "NotFoundError",
     "QueryValidationError",
     "RecordingError",
+    "RedactedCause",
     "RequestTimeoutError",
     "ResultError",
     "SchemaDriftWarning",
@@ -73,7 +80,32 @@ __all__ = [
 
 
 class FlowViewError(Exception):
-    """Base class of every error raised by flowview_async."""
+    """Base class of every error raised by flowview_async.
+
+    Its arguments are masked when it is built, and its ``str``/``repr`` when shown (a secret may be
+    registered after the error was made).
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact_text(arg) if isinstance(arg, str) else arg for arg in args))
+
+    def __str__(self) -> str:
+        return redact_text(super().__str__())
+
+    def __repr__(self) -> str:
+        return redact_text(super().__repr__())
+
+
+class RedactedCause(FlowViewError):
+    """Stands in an error's ``__cause__``/``__context__`` chain for a dependency's exception.
+
+    Never raised. It keeps the original's type name (:attr:`type_name`) and masked message, and no
+    traceback, so that nothing that carried a request's credentials stays reachable.
+    """
+
+    def __init__(self, message: str, *, type_name: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
 
 
 # --- usage ---------------------------------------------------------------------------------------
@@ -264,12 +296,7 @@ class SchemaDriftWarning(UserWarning):
 
 # --- helpers -------------------------------------------------------------------------------------
 
-_SECRET_HEADER_NAMES = frozenset({"authorization", "cookie", "set-cookie", "x-prefect-tenant-id"})
-
 
 def redact(headers: Mapping[str, str]) -> dict[str, str]:
     """Return a copy of ``headers`` that is safe to show in a message, a log line or a repr."""
-    return {
-        name: ("<redacted>" if name.lower() in _SECRET_HEADER_NAMES else value)
-        for name, value in headers.items()
-    }
+    return redact_headers(headers)

@@ -28,12 +28,6 @@ def _pretty_variables(variables: str) -> list[str]:
         return [variables]
 
 
-def _secret_forms(secrets: Iterable[str]) -> list[str]:
-    """Each secret as written raw and inside a JSON string, longest first (no partial leftovers)."""
-    forms = {form for secret in secrets for form in (secret, json.dumps(secret)[1:-1])}
-    return sorted(forms, key=len, reverse=True)
-
-
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + " …"
 
@@ -92,7 +86,7 @@ def mismatch_error(
         lines.append(f"The cassette has no entry at all for operation {operation!r}.")
     # how_to_record is a clause ("run `cmd` to ..." / "open the client with ..."), never quoted.
     lines.append(f"How to fix: {how_to_record}; or fix the request.")
-    forms = _secret_forms(secrets)
+    forms = frozenset(secrets)  # scrub_text masks every spelling of each
     return CassetteMismatchError(
         scrub_text("\n".join(lines), forms),
         operation_name=key.operation,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
+from flowview_async import _redaction
 from flowview_async.errors import (
     CassetteFormatError,
     CassetteMismatchError,
@@ -163,10 +164,15 @@ class Recorder:
     # --- configuration ---------------------------------------------------------------------------
 
     def add_secrets(self, *values: str | None) -> None:
-        """Register values that must never be written (redacted when recorded, refused at save)."""
+        """Register values that must never be written (redacted when recorded, refused at save).
+
+        They are registered with :mod:`flowview_async._redaction` too, so that logs, errors and
+        reprs mask them as well.
+        """
         for value in values:
             if value and len(value) >= MIN_SECRET_LENGTH and value not in self._secrets:
                 self._secrets.append(value)
+        _redaction.register(*values)
 
     @property
     def replaying(self) -> bool:

@@ -1,4 +1,4 @@
-"""Keeping credentials out of cassettes.
+"""Keeping credentials out of cassettes (the recording side of :mod:`flowview_async._redaction`).
 
 Three layers, each catching what the previous one cannot know about:
 
@@ -15,10 +15,17 @@ Three layers, each catching what the previous one cannot know about:
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from flowview_async._redaction import (
+    CASSETTE_PLACEHOLDER,
+    MIN_SECRET_LENGTH,
+    SECRET_HEADER_NAMES,
+    looks_secret,
+    secret_forms,
+)
 
 __all__ = [
     "ALWAYS_DROPPED_HEADERS",
@@ -32,20 +39,12 @@ __all__ = [
     "scrub_text",
 ]
 
-REDACTED = "<REDACTED>"
-
-# Shorter values would match innocent text all over a response ("1", "ok"); real keys are long.
-MIN_SECRET_LENGTH = 4
-
-ALWAYS_DROPPED_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-prefect-tenant-id"}
-)
+REDACTED = CASSETTE_PLACEHOLDER
+ALWAYS_DROPPED_HEADERS = SECRET_HEADER_NAMES
 DEFAULT_REQUEST_HEADERS = frozenset({"content-type"})
 # No Date, Server or Content-Length: they change on every recording (or with the re-printed
 # body), and a re-recording must produce the same file.
 DEFAULT_RESPONSE_HEADERS = frozenset({"content-type"})
-
-_SECRET_NAME = re.compile(r"passw(or)?d|token|secret|api[_-]?key|authori[sz]ation|credential", re.I)
 
 
 def keep_headers(headers: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str, list[str]]:
@@ -58,12 +57,17 @@ def keep_headers(headers: Iterable[tuple[str, str]], allowed: frozenset[str]) ->
     return kept
 
 
+@functools.lru_cache(maxsize=64)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    # Every spelling of every secret (escaped, encoded...), longest first: one pass per string.
+    forms = sorted({form for secret in secrets for form in secret_forms(secret)}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(form) for form in forms)) if forms else None
+
+
 def scrub_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of a secret replaced by the placeholder."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """``text`` with every spelling of each secret replaced by the placeholder."""
+    pattern = _pattern(secrets if isinstance(secrets, frozenset) else frozenset(secrets))
+    return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 def scrub_json(
@@ -81,7 +85,7 @@ def scrub_json(
     if isinstance(value, Mapping):
         scrubbed: dict[str, Any] = {}
         for key, item in value.items():
-            if by_name and _looks_secret(str(key)) and _is_scalar(item) and item is not None:
+            if by_name and looks_secret(str(key)) and _is_scalar(item) and item is not None:
                 scrubbed[key] = REDACTED
                 if found is not None and item != REDACTED:  # already redacted: nothing learnt
                     found.append(str(item))
@@ -93,24 +97,21 @@ def scrub_json(
     return value
 
 
-@functools.lru_cache(maxsize=4096)
-def _looks_secret(name: str) -> bool:
-    # Variable names repeat across thousands of interactions: match each name once.
-    return _SECRET_NAME.search(name) is not None
-
-
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) or value is None
 
 
 def find_leaks(text: str, secrets: Iterable[str]) -> list[int]:
-    """Positions (in registration order) of the secrets found in ``text``, raw or JSON-escaped.
+    """Positions (in registration order) of the secrets found in ``text``, in any spelling.
 
     Only positions are returned, so that the error built from them cannot quote the secret.
     """
+    secrets = list(secrets)
+    pattern = _pattern(frozenset(secrets))
+    if pattern is None or pattern.search(text) is None:  # the common case: one regex pass
+        return []
     found = []
     for position, secret in enumerate(secrets):
-        escaped = json.dumps(secret)[1:-1]
-        if secret in text or escaped in text:
+        if any(form in text for form in secret_forms(secret)):
             found.append(position)
     return found
