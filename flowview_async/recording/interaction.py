@@ -30,9 +30,9 @@ def pretty_body_text(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace")
     try:
         document = json.loads(text)
-    except ValueError:
+        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    except (ValueError, RecursionError):  # not JSON, or nested past what json can re-print
         return text
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 @attrs.frozen(kw_only=True)

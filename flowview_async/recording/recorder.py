@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 from yarl import URL
 
 from flowview_async import _redaction
+from flowview_async._limits import exceeds_depth
 from flowview_async.errors import (
     CassetteFormatError,
     CassetteMismatchError,
     ClientClosedError,
+    InvalidArgumentError,
     SchemaDriftWarning,
 )
 from flowview_async.recording.cassette_file import (
+    CassetteData,
     build_metadata,
     load_cassette_file,
     save_cassette_file,
@@ -72,6 +75,26 @@ def _slots_of(interactions: Iterable[Interaction]) -> dict[tuple[str, str, str |
             scope = _slot_scope(interaction.key)
             found[scope] = found.get(scope, frozenset()) | slots
     return found
+
+
+def _cassette_path(path: object) -> Path:
+    """``path`` as a Path, or an InvalidArgumentError saying what a cassette path is."""
+    try:
+        text = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or not text:
+        msg = (f"A cassette path must be a file path (str or os.PathLike), got "
+               f"{type(path).__name__}{'' if text is None else ' ' + repr(text)[:80]}.")
+        raise InvalidArgumentError(msg)
+    if "\x00" in text:
+        raise InvalidArgumentError("A cassette path cannot contain a NUL character.")
+    return Path(text)
+
+
+def _fingerprint(item: Interaction) -> str:
+    """An interaction's whole recorded content, to recognise it when the file is read again."""
+    return json.dumps([item.request, item.response], sort_keys=True, default=str)
 
 
 def _sdk_version() -> str:
@@ -130,7 +153,19 @@ class Recorder:
         rerecord_command: str | None = None,
         canonical_order: bool = False,
     ) -> None:
-        self.path = Path(path)
+        self.path = _cassette_path(path)
+        for name, names in (("secrets", secrets), ("request_headers", request_headers),
+                            ("response_headers", response_headers)):
+            if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+                msg = f"{name} must be a list of strings, got {type(names).__name__}."
+                raise InvalidArgumentError(msg)
+        request_headers, response_headers = list(request_headers), list(response_headers)
+        if not all(isinstance(h, str) for h in (*request_headers, *response_headers)):
+            msg = "request_headers and response_headers must hold header names (strings)."
+            raise InvalidArgumentError(msg)
+        if uri_origin is not None and not isinstance(uri_origin, str):
+            msg = f"uri_origin must be a URL string, got {type(uri_origin).__name__}."
+            raise InvalidArgumentError(msg)
         self.record_mode = RecordMode.coerce(record_mode)
         self.repeat = RepeatPolicy.coerce(repeat)
         self._secrets: list[str] = []
@@ -170,6 +205,9 @@ class Recorder:
         reprs mask them as well.
         """
         for value in values:
+            if value is not None and not isinstance(value, str):
+                msg = f"secrets must be strings, got a {type(value).__name__}."  # never the value
+                raise InvalidArgumentError(msg)
             if value and len(value) >= MIN_SECRET_LENGTH and value not in self._secrets:
                 self._secrets.append(value)
         _redaction.register(*values)
@@ -249,10 +287,10 @@ class Recorder:
         self._state = "closed"
         if not was_open or not self._recorded:
             return
-        entries = [(item.request, item.response) for item in self._interactions_to_save()]
+        new = [self._recorded[seq] for seq in sorted(self._recorded)]
         secrets = tuple(self._secrets)
         self._saving = asyncio.get_running_loop().create_task(
-            asyncio.to_thread(self._save, entries, secrets)
+            asyncio.to_thread(self._save, new, secrets)
         )
         await asyncio.shield(self._saving)
 
@@ -273,7 +311,12 @@ class Recorder:
         data = load_cassette_file(self.path)
         if data is None or data.empty:
             return None, {}, learned, data is not None
-        interactions = tuple(
+        interactions = self._key_entries(data, learned)
+        _schema_sha256()  # warm the cache here, off the event loop
+        return interactions, data.metadata, learned, False
+
+    def _key_entries(self, data: CassetteData, learned: list[str]) -> tuple[Interaction, ...]:
+        return tuple(
             Interaction.build(
                 request,
                 response,
@@ -283,12 +326,14 @@ class Recorder:
             )
             for position, (request, response) in enumerate(data.interactions)
         )
-        _schema_sha256()  # warm the cache here, off the event loop
-        return interactions, data.metadata, learned, False
 
-    def _save(self, entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
-              secrets: tuple[str, ...]) -> None:
+    def _save(self, new: list[Interaction], secrets: tuple[str, ...]) -> None:
+        """Runs in a worker thread: merges with what the file holds now, under the save lock."""
         metadata = build_metadata(sdk_version=_sdk_version(), schema_sha256=_schema_sha256())
+
+        def entries(on_disk: CassetteData | None) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+            return [(item.request, item.response) for item in self._interactions_to_save(new, on_disk)]
+
         save_cassette_file(self.path, entries, metadata, secrets)
 
     def _warn_on_schema_drift(self, metadata: Mapping[str, Any]) -> None:
@@ -303,14 +348,24 @@ class Recorder:
                 stacklevel=3,
             )
 
-    def _interactions_to_save(self) -> list[Interaction]:
-        new = [self._recorded[seq] for seq in sorted(self._recorded)]
-        if self.record_mode is RecordMode.ALL:
-            # vcrpy 9 semantics: a re-recorded request replaces what was recorded for it before.
-            replaced = {item.key for item in new}
-            chosen = [item for item in self._loaded if item.key not in replaced] + new
+    def _interactions_to_save(self, new: list[Interaction],
+                              on_disk: CassetteData | None = None) -> list[Interaction]:
+        """What the file will hold: what it holds now (another recorder may have saved since we
+        loaded it) plus what this session recorded.
+
+        In mode ``all`` a request recorded now replaces the answers it had when *this* recorder
+        loaded the file (vcrpy 9's semantics), never answers another recorder saved meanwhile.
+        """
+        if on_disk is not None and not on_disk.empty:
+            base = list(self._key_entries(on_disk, []))
         else:
-            chosen = list(self._loaded) + new
+            base = list(self._loaded)  # no file (deleted meanwhile?): keep what we loaded
+        if self.record_mode is RecordMode.ALL:
+            replaced = {item.key for item in new}
+            ours = {_fingerprint(item) for item in self._loaded}
+            base = [item for item in base
+                    if item.key not in replaced or _fingerprint(item) not in ours]
+        chosen = base + new
         if self._canonical_order:
             # sorted() is stable: answers to one key keep their issue order, so FIFO replay holds.
             chosen.sort(key=lambda item: (item.key.operation or "", item.key.path,
@@ -375,6 +430,10 @@ class Recorder:
         if answer.claims_json:
             try:
                 json.loads(answer.body.decode("utf-8"))
+            except RecursionError:
+                msg = (f"Cassette {self.path}: the response of interaction #{answer.position} "
+                       "nests too deeply to read. Restore the file from version control.")
+                raise CassetteFormatError(msg) from None
             except ValueError as exc:  # UnicodeDecodeError is a ValueError too
                 operation = answer.key.operation or "<anonymous operation>"
                 msg = (
@@ -426,8 +485,10 @@ class Recorder:
         secrets = frozenset(self._secrets)
         try:
             document = json.loads(answer_bytes.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError is a ValueError too
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
             return scrub_text(pretty_body_text(answer_bytes), secrets)
+        if exceeds_depth(document):  # scrub_json recurses: stored as scrubbed text instead
+            return scrub_text(answer_bytes.decode("utf-8"), secrets)
         redacted = scrub_json(document, secrets, by_name=False)
         return json.dumps(redacted, indent=2, sort_keys=True, ensure_ascii=False)
 

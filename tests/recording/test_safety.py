@@ -262,3 +262,214 @@ async def test_a_damaged_recorded_body_through_the_client_is_a_cassette_error(tm
     assert str(cassette) in message
     assert "interaction #0 (operation 'FlowRunName')" in message
     assert "flowview-replay.invalid" not in message
+
+
+# --- safe loading whatever the installed PyYAML and vcrpy (issue 9) ------------------------------
+
+import os  # noqa: E402
+import stat  # noqa: E402
+import sys  # noqa: E402
+
+from flowview_async.errors import InvalidArgumentError  # noqa: E402
+from flowview_async.recording import replay  # noqa: E402
+
+YAML_ENTRY = """\
+interactions:
+- request:
+    body: {body}
+    headers: {{}}
+    method: POST
+    uri: http://localhost:4200/graphql
+  response:
+    body: {{string: '{{"data": {{"hello": "Hello ann"}}}}'}}
+    headers: {{content-type: [application/json]}}
+    status: {{code: 200, message: OK}}
+version: 1
+"""
+
+
+def _yaml_cassette(tmp_path, body: str, name: str = "c.yaml"):
+    cassette = tmp_path / name
+    cassette.write_text(YAML_ENTRY.format(body=body))
+    return cassette
+
+
+@pytest.mark.parametrize("tag", [
+    "!!python/object/apply:os.system ['touch {marker}']",
+    "!!python/object/new:os.system ['touch {marker}']",
+    "!!python/object/apply:subprocess.check_call [['touch', '{marker}']]",
+    "!!python/name:os.system",
+    "!!python/module:os",
+])
+async def test_python_tags_never_run_even_with_an_unsafe_vcrpy(tmp_path, monkeypatch, tag):
+    """The loader is ours: vcrpy's (full-loader on vcrpy < 9.3) and PyYAML's unsafe entry points
+    are poisoned here, and loading still refuses the tag without running it."""
+    import vcr.serializers.yamlserializer as vcr_yaml
+    import yaml
+
+    def poisoned(*args, **kwargs):
+        raise AssertionError("an unsafe or foreign YAML loader was called")
+
+    for name in ("unsafe_load", "full_load", "full_load_all", "unsafe_load_all"):
+        monkeypatch.setattr(yaml, name, poisoned)
+    monkeypatch.setattr(vcr_yaml, "deserialize", poisoned)
+    marker = tmp_path / "pwned"
+    cassette = _yaml_cassette(tmp_path, tag.format(marker=marker))
+    with pytest.raises(CassetteFormatError) as caught:
+        await Recorder(cassette, record_mode="none").open()
+    assert "load safely" in str(caught.value)
+    assert not marker.exists()
+
+
+def _alias_bomb(levels: int = 9, width: int = 10) -> str:
+    """The billion laughs: each level lists ``width`` aliases of the previous one."""
+    lines = ['a0: &a0 ["' + "lol" * 8 + '"]']
+    for level in range(1, levels + 1):
+        items = ", ".join(f"*a{level - 1}" for _ in range(width))
+        lines.append(f"a{level}: &a{level} [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+async def test_a_336_kb_alias_bomb_is_refused_before_it_is_built(tmp_path):
+    bomb = _alias_bomb()
+    # Padded to the size of the file from the issue (336 KB): comments cost nothing to build.
+    padding = "# " + "x" * 78 + "\n"
+    text = bomb + padding * ((336 * 1024 - len(bomb)) // len(padding))
+    cassette = tmp_path / "bomb.yaml"
+    cassette.write_text(YAML_ENTRY.format(body="'{}'").replace("version: 1\n", "") + text
+                        + "version: 1\n")
+    assert cassette.stat().st_size >= 330 * 1024
+    with pytest.raises(CassetteFormatError, match="alias") as caught:
+        await Recorder(cassette, record_mode="none").open()
+    assert str(cassette) in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("interactions: [" + ", ".join(["*x"] * 10_001) + "]\nx: &x 1\n", "undefined alias|aliases"),
+    ("a: &x 1\nlist: [" + ", ".join(["*x"] * 10_001) + "]\n", "aliases"),
+    ("a: &x [1, *x]\n", "alias inside the node"),
+    ("a: " + "[" * 500 + "]" * 500 + "\n", "nesting deeper"),
+])
+async def test_yaml_bounds_are_typed_errors(tmp_path, text, expected):
+    cassette = tmp_path / "bounded.yaml"
+    cassette.write_text(text)
+    with pytest.raises(CassetteFormatError, match=expected):
+        await Recorder(cassette, record_mode="none").open()
+
+
+async def test_a_json_cassette_nested_5000_deep_is_a_typed_error(tmp_path):
+    cassette = tmp_path / "deep.json"
+    cassette.write_text('{"version": 1, "interactions": [' + "[" * 5000 + "]" * 5000 + "]}")
+    with pytest.raises(CassetteFormatError, match="nests deeper"):
+        await Recorder(cassette, record_mode="none").open()
+    # A request body string holding deep JSON (vcrpy's spelling) is refused the same way.
+    data = {"version": 1, "interactions": [{
+        "request": {"method": "POST", "uri": "http://h/graphql", "body": "[" * 5000 + "]" * 5000},
+        "response": {"status": {"code": 200}, "body": {"string": "{}"}}}]}
+    cassette.write_text(json.dumps(data))
+    with pytest.raises(CassetteFormatError, match="nests deeper"):
+        await Recorder(cassette, record_mode="none").open()
+
+
+async def test_yaml_dates_in_a_request_body_stay_text(tmp_path):
+    body = "{query: 'query Hello($name: String!) { hello(name: $name) }', variables: {name: 2024-01-02}}"
+    cassette = _yaml_cassette(tmp_path, body)
+    recorder = Recorder(cassette, record_mode="none")
+    await recorder.open()
+    (interaction,) = recorder.interactions
+    assert json.loads(interaction.key.variables) == {"name": "2024-01-02"}
+    await recorder.close()
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("{query: 'query { ticket }', variables: {ids: !!set {a: null, b: null}}}", "!!set"),
+    ("{query: 'query { ticket }', variables: {blob: !!binary aGVsbG8=}}", "bytes value"),
+    ("{query: 'query { ticket }', variables: {? [1, 2] : x}}", "not a string|unhashable"),
+])
+async def test_yaml_types_json_cannot_hold_are_typed_errors(tmp_path, body, expected):
+    cassette = _yaml_cassette(tmp_path, body)
+    with pytest.raises(CassetteFormatError, match=expected):
+        await Recorder(cassette, record_mode="none").open()
+
+
+async def test_a_binary_response_body_as_vcrpy_writes_it_still_replays(tmp_path):
+    import base64
+
+    body = repr(json.dumps({"query": HELLO, "variables": {"name": "ann"}}))
+    encoded = base64.b64encode(b'{"data": {"hello": "Hello ann"}}').decode()
+    text = YAML_ENTRY.format(body=body).replace(
+        "body: {string: '{\"data\": {\"hello\": \"Hello ann\"}}'}", f"body: {{string: !!binary {encoded}}}")
+    cassette = tmp_path / "binary.yaml"
+    cassette.write_text(text)
+    recorder = Recorder(cassette, record_mode="none")
+    async with recorded_session(DEAD_URL, recorder) as session:
+        assert await session.execute(request(HELLO, name="ann")) == {"hello": "Hello ann"}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+async def test_dev_zero_is_refused_without_reading(tmp_path):
+    with pytest.raises(CassetteFormatError, match="not a regular file"):
+        async with replay("/dev/zero"):
+            pass
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+async def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "cassette.json"
+    os.mkfifo(fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    with pytest.raises(CassetteFormatError, match="not a regular file"):
+        async with replay(fifo):
+            pass
+
+
+async def test_a_directory_is_refused(tmp_path):
+    with pytest.raises(CassetteFormatError, match="directory"):
+        async with replay(tmp_path):
+            pass
+
+
+async def test_a_cassette_over_the_size_bound_is_refused(tmp_path, monkeypatch):
+    cassette = tmp_path / "big.json"
+    await _record_hello(cassette)
+    monkeypatch.setenv("FLOWVIEW_MAX_CASSETTE_BYTES", str(cassette.stat().st_size - 1))
+    with pytest.raises(CassetteFormatError, match="larger than"):
+        await Recorder(cassette, record_mode="none").open()
+    monkeypatch.setenv("FLOWVIEW_MAX_CASSETTE_BYTES", str(cassette.stat().st_size))
+    await Recorder(cassette, record_mode="none").open()
+
+
+@pytest.mark.parametrize("bad", [None, 123, b"bytes.json", ["a.json"], ""])
+def test_replay_and_recorder_refuse_what_is_not_a_path(bad):
+    with pytest.raises(InvalidArgumentError, match="cassette path"):
+        replay(bad)
+    with pytest.raises(InvalidArgumentError, match="cassette path"):
+        Recorder(bad)
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    ({"secrets": "one-string-secret"}, "secrets must be a list"),
+    ({"secrets": [123456]}, "secrets must be strings"),
+    ({"secrets": 5}, "secrets must be a list"),
+    ({"request_headers": [1]}, "header names"),
+    ({"uri_origin": 5}, "uri_origin"),
+])
+def test_recorder_argument_types_are_typed_errors(tmp_path, kwargs, expected):
+    with pytest.raises(InvalidArgumentError, match=expected):
+        Recorder(tmp_path / "x.json", **kwargs)
+
+
+def test_the_loader_module_never_imports_vcrpy():
+    """Importing and using the cassette reader does not import vcrpy at all."""
+    import subprocess
+
+    code = (
+        "import sys, pathlib, tempfile\n"
+        "from flowview_async.recording.cassette_file import load_cassette_file\n"
+        "p = pathlib.Path(tempfile.mkdtemp()) / 'c.yaml'\n"
+        "p.write_text('interactions: []\\nversion: 1\\n')\n"
+        "load_cassette_file(p)\n"
+        "print('vcr' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
