@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 
+from flowview_async._limits import MAX_JSON_DEPTH, exceeds_depth
 from flowview_async.errors import ImmutableViewError, MalformedResponseError
 
 __all__ = ["FrozenDict", "FrozenList", "Row", "freeze", "parse_timestamp", "rows_of"]
@@ -81,12 +82,23 @@ class FrozenList(list[Any]):
         return list.__repr__(self)
 
 
-def freeze(value: Any) -> Any:
-    """Deep-freeze JSON: dicts become :class:`FrozenDict`, lists :class:`FrozenList`."""
+def freeze(value: Any, *, field: str = "a JSON field") -> Any:
+    """Deep-freeze JSON: dicts become :class:`FrozenDict`, lists :class:`FrozenList`.
+
+    Raises:
+        MalformedResponseError: the value nests deeper than :data:`~flowview_async._limits.MAX_JSON_DEPTH`
+            levels (the views could not print, hash or compare it without a ``RecursionError``).
+    """
+    if isinstance(value, (Mapping, list, tuple)) and exceeds_depth(value):
+        _malformed(f"{field} nests more than {MAX_JSON_DEPTH} levels deep")
+    return _freeze(value)
+
+
+def _freeze(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return FrozenDict({str(k): freeze(v) for k, v in value.items()})
+        return FrozenDict({str(k): _freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return FrozenList(freeze(v) for v in value)
+        return FrozenList(_freeze(v) for v in value)
     return value
 
 
@@ -166,6 +178,8 @@ class Row:
         if isinstance(value, str):
             try:
                 return json.loads(value)
+            except RecursionError:
+                _malformed(f"{self._what}.{key} holds JSON nested too deeply to read")
             except ValueError:
                 return value
         return value

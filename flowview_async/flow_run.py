@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from flowview_async import _queries
-from flowview_async._ids import check_id, check_name
+from flowview_async._ids import check_id, check_ids, check_map_index, check_name
 from flowview_async._paging import DEFAULT_PAGE_SIZE, check_page_size, keyset_pages
 from flowview_async._rows import FrozenDict, FrozenList, Row, format_timestamp, freeze, root_rows, thaw
 from flowview_async.client import open_client
@@ -237,7 +237,7 @@ class FlowRunView:
         if isinstance(flow_run_ids, str):
             msg = "flow_run_ids must be a list of ids, not one string; use from_flow_run_id()."
             raise InvalidArgumentError(msg)
-        ids = [check_id(i, "flow_run_id") for i in flow_run_ids]
+        ids = check_ids(flow_run_ids, "flow_run_id")
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + BULK_CHUNK] for i in range(0, len(unique), BULK_CHUNK)]
         async with open_client(client) as active:
@@ -347,6 +347,10 @@ class FlowRunView:
             InvalidArgumentError: neither slug nor id given, or the two disagree.
             TaskRunNotFoundError: no such task run in this flow run.
         """
+        if task_slug is not None:
+            check_name(task_slug, "task_slug")
+        if map_index is not None:
+            check_map_index(map_index)
         if task_run_id is not None:
             task_run_id = check_id(task_run_id, "task_run_id")
             cached = self._caches.task_runs.get(task_run_id)

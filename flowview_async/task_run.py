@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from flowview_async import _queries
-from flowview_async._ids import check_id, check_name
+from flowview_async._ids import check_id, check_map_index, check_name
 from flowview_async._paging import DEFAULT_PAGE_SIZE, keyset_pages
 from flowview_async._rows import Row, root_rows
 from flowview_async.client import open_client
@@ -247,8 +247,5 @@ class TaskRunView:
 
 
 def _check_map_index(map_index: Any) -> int:
-    if not isinstance(map_index, int) or isinstance(map_index, bool) or map_index < -1:
-        msg = f"map_index must be an integer >= -1 (-1 = not a mapped child), got {map_index!r}."
-        raise InvalidArgumentError(msg)
-    return map_index
+    return check_map_index(map_index)
 
