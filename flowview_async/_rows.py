@@ -177,11 +177,13 @@ class Row:
         value = self._get(key, False)
         if isinstance(value, str):
             try:
-                return json.loads(value)
+                value = json.loads(value)
             except RecursionError:
                 _malformed(f"{self._what}.{key} holds JSON nested too deeply to read")
             except ValueError:
                 return value
+        if isinstance(value, (Mapping, list)) and exceeds_depth(value):
+            _malformed(f"{self._what}.{key} nests more than {MAX_JSON_DEPTH} levels deep")
         return value
 
     def mapping(self, key: str) -> Mapping[str, Any]:

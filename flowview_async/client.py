@@ -264,6 +264,10 @@ class Client:
         await asyncio.to_thread(_schema.schema)
         secrets = self._secrets()
         _redaction.register(*secrets)
+        if self._settings.api_key and URL(self._settings.api_url).user is not None:
+            msg = ("The backend URL carries a user and password and an API key is set too: "
+                   "aiohttp can send only one Authorization header. Remove one of them.")
+            raise ConfigurationError(msg)
         if self._cassette is not None:
             from flowview_async.recording import Recorder
 

@@ -110,7 +110,14 @@ def load(text: str, *, max_depth: int) -> Any:
         yaml.YAMLError: not YAML, or a tag the safe loader does not know (``!!python/object``…).
     """
     _scan(text, max_depth)
-    return _yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
+    try:
+        return _yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader subclass
+    except YamlRefused:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # A constructor choking on a scalar: an integer of 5,000 digits, a bad base64 block...
+        msg = f"a value it cannot build ({str(exc)[:200]})"
+        raise YamlRefused(msg) from None
 
 
 def dump(document: Any) -> str:

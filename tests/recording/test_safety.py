@@ -473,3 +473,11 @@ def test_the_loader_module_never_imports_vcrpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("scalar", ["1" * 5000, "!!binary '!!!notbase64'", "!!float 'abc'"])
+async def test_yaml_scalars_the_loader_cannot_build_are_typed_errors(tmp_path, scalar):
+    cassette = tmp_path / "scalar.yaml"
+    cassette.write_text(f"interactions: []\nversion: 1\nextra: {scalar}\n")
+    with pytest.raises(CassetteFormatError, match="load safely"):
+        await Recorder(cassette, record_mode="none").open()
