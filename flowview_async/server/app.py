@@ -369,7 +369,11 @@ def create_app(
 ) -> web.Application:
     """The backend's aiohttp application over an opened ``database``."""
     schema = served_schema()
-    app = web.Application(middlewares=[traffic_middleware, fault_middleware])
+    # Prefect 1.4.1's log handler ships batches of up to ~4 MB (Apollo takes 5 MB): a smaller
+    # body limit would lose log batches.
+    app = web.Application(
+        middlewares=[traffic_middleware, fault_middleware], client_max_size=16 * 1024 * 1024
+    )
     app[DATABASE_KEY] = database
     app[SCHEMA_KEY] = schema
     app[TRAFFIC_KEY] = traffic if traffic is not None else Traffic()
