@@ -95,7 +95,7 @@ def state(kind: str, message: str | None = None, **extra: Any) -> dict[str, Any]
 class Writer:
     """Sends mutations the way Prefect 1.4.1's Client does and reads rows back through queries."""
 
-    def __init__(self, gql: GraphQL, backend: LocalBackend) -> None:
+    def __init__(self, gql: GraphQL, backend: LocalBackend | None = None) -> None:
         self.gql = gql
         self.backend = backend
         self.tenant_id = ""
