@@ -357,7 +357,8 @@ def update_flow_project(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
 def activate_schedule(tx: Tx, flow_id: str) -> bool:
     """Turn a flow's schedule on when it has one and its clocks provide the required parameters.
 
-    Creating the upcoming runs is the scheduler service's job (it runs for active schedules).
+    Like Prefect Server, turning it on creates its next runs at once (the scheduler service's
+    per-flow step, in this transaction); the service keeps them coming afterwards.
     """
     flow = tx.one(
         "SELECT f.schedule, f.parameters, fg.schedule AS group_schedule, fg.default_parameters "
@@ -377,7 +378,13 @@ def activate_schedule(tx: Tx, flow_id: str) -> bool:
             raise WriteError("Can not schedule a flow that has required parameters.")
     if schedule is None and load_json(flow["group_schedule"]) is None:
         return False
-    return tx.update("flow", flow_id, {"is_schedule_active": True})
+    if not tx.update("flow", flow_id, {"is_schedule_active": True}):
+        return False
+    # Imported here: the services build on these write modules.
+    from flowview_async.server.services.scheduler import schedule_now
+
+    schedule_now(tx, flow_id)
+    return True
 
 
 def set_schedule_active(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
