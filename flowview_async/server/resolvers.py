@@ -84,8 +84,6 @@ class RequestContext:
 
     database: Database
     raw_variables: Mapping[str, Any]
-    # The request's x-prefect-* headers (lower-case names): agents identify themselves by them.
-    headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def field_resolver(source: Any, info: Info, **_: Any) -> Any:
