@@ -1,4 +1,4 @@
-"""Flows: registration, tasks and edges, archiving, deletion, schedules (Server's api/flows.py).
+"""Flows: registration, versions, archiving, deletion, schedules (Server's api/flows.py).
 
 A flow belongs to a flow group (its "version group"): registering a flow with the name of one
 already in the project, or with an explicit ``version_group_id``, adds a version to that group
