@@ -12,7 +12,17 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
 
-from flowview_async.server.writes import agents, artifacts, flow_groups, flows, logs, projects, runs, states
+from flowview_async.server.writes import (
+    agents,
+    artifacts,
+    flow_groups,
+    flows,
+    logs,
+    projects,
+    runs,
+    states,
+    tasks,
+)
 from flowview_async.server.writes._core import (
     PREFECT_HEADERS,
     Write,
@@ -26,6 +36,7 @@ __all__ = ["PREFECT_HEADERS", "WRITES", "WriteError", "attach_mutations", "prefe
 WRITES: dict[str, Write] = {
     **projects.MUTATIONS,
     **flows.MUTATIONS,
+    **tasks.MUTATIONS,
     **flow_groups.MUTATIONS,
     **runs.MUTATIONS,
     **states.MUTATIONS,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from flowview_async.server.runner import LocalBackend
 from flowview_async.server.writes import flows as flow_writes
 from tests.scale import scaled
 from tests.server.conftest import GraphQL
+from tests.server.test_cli_serve import serving
 from tests.server.writes.helpers import Writer, serialized_flow, state
 
 SERVE_SCRIPT = """
@@ -198,3 +201,28 @@ async def test_a_write_that_fails_midway_leaves_nothing(
     )
     assert error["message"].startswith("Invalid state")
     assert (await writer.task_run_of(run_id, "numbers-1"))["state"] == "Pending"
+
+
+def _post(url: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_flowview_serve_keeps_a_db_file_across_restarts(tmp_path: Path) -> None:
+    database = tmp_path / "served.db"
+    create = "mutation($input: create_project_input!) { create_project(input: $input) { id } }"
+    with serving("--db", str(database)) as (process, url):
+        tenant_id = _post(url, "{ tenant { id } }")["data"]["tenant"][0]["id"]
+        body = _post(url, create, {"input": {"name": "kept", "tenant_id": tenant_id}})
+        project_id = body["data"]["create_project"]["id"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    with serving("--db", str(database)) as (process, url):
+        body = _post(url, '{ project(where: {name: {_eq: "kept"}}) { id } }')
+        assert body["data"]["project"] == [{"id": project_id}]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert process.stderr is not None
+        assert "fixture not loaded" in process.stderr.read()

@@ -127,3 +127,27 @@ async def test_a_four_megabyte_log_batch_is_stored(writer: Writer) -> None:
         assert await response.json() == {"data": {"write_run_logs": {"success": True}}}
     count = await writer.query("{ log_aggregate { aggregate { count } } }")
     assert count["log_aggregate"]["aggregate"]["count"] == 4000
+
+
+async def test_mapped_children_summarises_a_parent_and_answers_nothing_for_a_child(writer: Writer) -> None:
+    run_id, task_id = await _running(writer)
+    parent = (await writer.task_run_of(run_id, "double-1"))["id"]
+    children = [
+        (
+            await writer.mutate(
+                "get_or_create_task_run_info", {"flow_run_id": run_id, "task_id": task_id, "map_index": index}
+            )
+        )["id"]
+        for index in range(3)
+    ]
+    await writer.set_task_run_state(children[0], "Running")
+    await writer.set_task_run_state(children[0], "Success")
+    query = (
+        "query($id: UUID!) { mapped_children(task_run_id: $id) { min_start_time max_end_time state_counts } }"
+    )
+    summary = (await writer.gql.data(query, {"id": parent}))["mapped_children"]
+    assert summary["state_counts"] == {"Pending": 2, "Success": 1}
+    assert summary["min_start_time"] is not None
+    assert summary["max_end_time"] is not None
+    of_child = (await writer.gql.data(query, {"id": children[1]}))["mapped_children"]
+    assert of_child == {"min_start_time": None, "max_end_time": None, "state_counts": {}}
