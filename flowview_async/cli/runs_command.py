@@ -21,7 +21,9 @@ from flowview_async.errors import InvalidArgumentError
 from flowview_async.report.timeline import format_duration
 from flowview_async.states import PREFECT_STATE_CLASSES
 
-__all__ = ["RUNS", "RunRow", "runs", "runs_where"]
+__all__ = ["DEFAULT_LIMIT", "RUNS", "RunRow", "runs", "runs_where"]
+
+DEFAULT_LIMIT = 20
 
 # One query whatever the filters: they travel as a flow_run_bool_exp variable.
 RUNS = """
@@ -157,8 +159,8 @@ def runs_table(rows: Sequence[RunRow]) -> Table:
               help="Only runs created after TIME: ISO 8601 (2021-05-13T09:00:00Z) or ago (10m, 2h, 1d).")
 @click.option("--label", "labels", metavar="LABEL", multiple=True,
               help="Only runs with this label (repeatable: all of them).")
-@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=20, show_default=True,
-              help="How many runs at most.")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=DEFAULT_LIMIT,
+              show_default=True, help="How many runs at most.")
 @common_options
 def runs(flow: str | None, project: str | None, states: tuple[str, ...], since: str | None,
          labels: tuple[str, ...], limit: int, options: CommonOptions) -> None:
