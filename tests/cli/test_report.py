@@ -39,7 +39,8 @@ def test_writes_one_self_contained_file(served: ThreadedBackend, flowview: Any,
     # Nothing to fetch: no src/href attributes, no url(), no @import; the one namespace URI is
     # the SVG namespace's name, never requested.
     assert not re.search(r"\s(src|href|srcset|action|formaction)\s*=", html, re.IGNORECASE)
-    assert "url(" not in html and "@import" not in html
+    assert "url(" not in html
+    assert "@import" not in html
     assert set(re.findall(r"https?://[^\s\"'<>]+", html)) == {"http://www.w3.org/2000/svg"}
     # A strict policy, allowing exactly the inline style and script (by hash).
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
@@ -48,7 +49,8 @@ def test_writes_one_self_contained_file(served: ThreadedBackend, flowview: Any,
     assert csp.startswith("default-src 'none'; ")
     style = re.search(r"<style>(.*?)</style>", html, re.DOTALL)
     script = re.search(r"<script>(.*?)</script>", html, re.DOTALL)
-    assert style is not None and script is not None
+    assert style is not None
+    assert script is not None
     assert f"style-src 'sha256-{sha256(style.group(1))}'" in csp
     assert f"script-src 'sha256-{sha256(script.group(1))}'" in csp
     for part in ("tranquil-dolphin", "hello-world", "say_goodbye-1", "State history",
@@ -65,7 +67,9 @@ def test_any_text_is_escaped(served: ThreadedBackend, flowview: Any, tmp_path: P
         assert flowview("report", run_id, "-o", str(target), "--api", served.url).exit_code == 0
         html = target.read_text()
         assert html.count("<script") == 1
-        assert "<img" not in html and "<svg onload" not in html and "onerror=\"" not in html
+        assert "<img" not in html
+        assert "<svg onload" not in html
+        assert "onerror=\"" not in html
     html = (tmp_path / f"{DOC_FLOW_RUN_ID}.html").read_text()
     assert "&lt;script&gt;document.documentElement.setAttribute(&#39;data-pwned&#39;" in html
     assert "&amp; &#34;quotes&#34; &#39;too&#39;" in html

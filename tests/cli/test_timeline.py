@@ -95,7 +95,9 @@ def detail(number: int, task: str, map_index: int, state: Any, start: float | No
     view = TaskRunView(task_run_id=f"00000000-0000-4000-8000-{number:012d}", task_id=task,
                        task_slug=f"{task}-1", name=None, state=state, map_index=map_index,
                        flow_run_id=DOC_FLOW_RUN_ID)
-    at = (lambda seconds: None if seconds is None else T0 + timedelta(seconds=seconds))
+    def at(seconds: float | None) -> datetime | None:
+        return None if seconds is None else T0 + timedelta(seconds=seconds)
+
     return TaskRunDetail(task_run=view, start_time=at(start), end_time=at(end), states=())
 
 
@@ -160,7 +162,8 @@ def test_terminal_lines_are_coloured_by_state_and_fit_any_width() -> None:
     lines = timeline_lines(timeline, 100, colour=True)
     out = io.StringIO()
     Console(file=out, width=100, color_system="truecolor", force_terminal=True).print(lines[1])
-    assert "█" in lines[1].plain and "#" not in lines[1].plain
+    assert "█" in lines[1].plain
+    assert "#" not in lines[1].plain
     styles = {str(span.style) for line in lines for span in line.spans}
     assert {Success.color, Failed.color} <= styles
     assert "\x1b[38;2;40;167;69m" in out.getvalue()  # Success's green, as truecolour
