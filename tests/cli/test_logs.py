@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from tests.cli.conftest import DOC_FLOW_RUN_ID, ThreadedBackend
@@ -178,3 +179,18 @@ def test_tail_and_head_together_are_refused(served: ThreadedBackend, flowview: A
     result = flowview("logs", DOC_FLOW_RUN_ID, "--api", served.url, "-n", "1", "--head", "1")
     assert result.exit_code == 3
     assert "--tail/-n or --head, not both" in result.stderr
+
+
+def test_replays_from_the_shipped_cassette(flowview: Any) -> None:
+    cassette = str(Path(__file__).resolve().parents[2] / "cassettes" / "inspecting-flow-runs.json")
+    tail = flowview("logs", DOC_FLOW_RUN_ID, "--cassette", cassette, "-n", "10", "--json")
+    assert tail.exit_code == 0, tail.stderr
+    messages = [json.loads(line)["message"] for line in tail.stdout.splitlines()]
+    assert len(messages) == 6
+    assert messages[-1] == "Flow run SUCCESS: all reference tasks succeeded"
+    head = flowview("logs", DOC_FLOW_RUN_ID, "--cassette", cassette, "--head", "10")
+    assert head.exit_code == 0, head.stderr
+    assert head.stdout.splitlines()[0].endswith("Submitted for execution: Task XXXXXXX")
+    task = flowview("logs", DOC_FLOW_RUN_ID, "--cassette", cassette, "--task", "say_hello-1")
+    assert task.exit_code == 0, task.stderr
+    assert task.stdout == ""  # say_hello-1 logged nothing in the documentation's run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +86,13 @@ def test_debug_logs_each_request_without_secrets(served: ThreadedBackend, flowvi
     assert request_lines[0].endswith(" ms")
     for hidden in (secret, "7f3e0b1c-9a2d-4e5f-8b6c-1d2e3f4a5b6c", "Bearer", '"dev"'):
         assert hidden not in result.stderr
+
+
+def test_replays_from_the_shipped_cassette(flowview: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", "http://127.0.0.1:9")  # no backend anywhere
+    cassette = str(Path(__file__).resolve().parents[2] / "cassettes" / "inspecting-flow-runs.json")
+    assert run_ids(flowview("runs", "--cassette", cassette, "--json")) == [
+        MARMOT, WOODOO, DOC_FLOW_RUN_ID]
+    text = flowview("runs", "--cassette", cassette)
+    assert text.exit_code == 0, text.stderr
+    assert "tranquil-dolphin" in text.stdout
