@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -65,8 +66,15 @@ def _environment(url: str) -> dict[str, str]:
     return env
 
 
-async def _run(command: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds from start to exit, and the bytes the command printed."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _run(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds from start to exit, the CPU seconds the command used (steadier than wall time on
+    a busy machine: a command waiting for a core costs no CPU), and the bytes it printed."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *command, env=env, cwd=str(REPO_ROOT),
@@ -82,23 +90,26 @@ async def _run(command: Sequence[str], env: dict[str, str]) -> tuple[float, int]
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: "
                            f"{stderr.decode()[-2000:]}")
-    return elapsed, len(stdout)
+    return elapsed, _children_cpu() - cpu, len(stdout)
 
 
 async def _timed(commands: Sequence[Sequence[str]], env: dict[str, str],
-                 repeats: int) -> tuple[float, float, int]:
-    """Median and best seconds of running ``commands`` one after another; bytes printed."""
+                 repeats: int) -> tuple[float, float, float, int]:
+    """Median and best seconds of running ``commands`` one after another, their median CPU
+    seconds, and the bytes printed."""
     for command in commands:
         await _run(command, env)  # warm-up: disk caches, the backend's statement cache
-    totals, printed = [], 0
+    totals, cpus, printed = [], [], 0
     for _ in range(repeats):
-        total, printed = 0.0, 0
+        total, cpu, printed = 0.0, 0.0, 0
         for command in commands:
-            seconds, size = await _run(command, env)
+            seconds, used, size = await _run(command, env)
             total += seconds
+            cpu += used
             printed += size
         totals.append(total)
-    return median(totals), min(totals), printed
+        cpus.append(cpu)
+    return median(totals), min(totals), median(cpus), printed
 
 
 async def main(sizes: Sizes) -> None:
@@ -132,19 +143,21 @@ async def main(sizes: Sizes) -> None:
             results = []
             for side, what, commands in cases:
                 backend.clear_requests()
-                middle, best, printed = await _timed(commands, env, sizes.repeats)
+                middle, best, cpu, printed = await _timed(commands, env, sizes.repeats)
                 requests = len(backend.requests) / (sizes.repeats + 1)
-                results.append((side, what, middle, best, requests, printed))
+                results.append((side, what, middle, best, cpu, requests, printed))
             report_bytes = Path(report_file).stat().st_size
     print_table(
         f"Command line, {LATENCY_MS} ms latency per request, fresh process per command "
         f"(median of {sizes.repeats})",
-        ["side", "command", "median ms", "best ms", "requests", "bytes out"],
-        [(side, what, f"{middle * 1000:.0f}", f"{best * 1000:.0f}", f"{requests:g}", printed)
-         for side, what, middle, best, requests, printed in results])
+        ["side", "command", "median ms", "best ms", "CPU ms", "requests", "bytes out"],
+        [(side, what, f"{middle * 1000:.0f}", f"{best * 1000:.0f}", f"{cpu * 1000:.0f}",
+          f"{requests:g}", printed)
+         for side, what, middle, best, cpu, requests, printed in results])
     print(f"\nreport file: {report_bytes:,} bytes")
     by_what = {(side, what.split(" (")[0].split(" --json")[0]): middle
                for side, what, middle, *_ in results}
+    cpu_of = {(side, what.split(" (")[0]): cpu for side, what, _, _, cpu, *_ in results}
     listing = f"get flow-runs --limit {sizes.limit}"
     print_ratio(f"runs --limit {sizes.limit}, prefect get flow-runs / flowview runs",
                 by_what[("prefect 1.4.1", listing)]
@@ -158,6 +171,10 @@ async def main(sizes: Sizes) -> None:
                 by_what[("prefect 1.4.1", "describe flow-runs + get logs")]
                 / by_what[("flowview", "logs")],
                 "above 1: flowview is faster")
+    print_ratio("CPU of a run's report, prefect describe + get logs / flowview report",
+                cpu_of[("prefect 1.4.1", "describe flow-runs + get logs")]
+                / cpu_of[("flowview", "report")],
+                "above 1: flowview uses less CPU")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from flowview_async.cli._common import CommonOptions, common_options, run_comman
 from flowview_async.client import Client
 from flowview_async.errors import InvalidArgumentError
 from flowview_async.report.gather import gather_report
-from flowview_async.report.html import render_html
 
 __all__ = ["report", "write_atomically"]
 
@@ -59,6 +58,9 @@ def report(flow_run_id: str, output: Path | None, options: CommonOptions) -> Non
     """
 
     async def body(client: Client) -> int:
+        # Jinja2 is imported only by the command that renders HTML.
+        from flowview_async.report.html import render_html
+
         found = await gather_report(client, flow_run_id)
         target = output or Path(f"flowview-report-{found.flow_run.flow_run_id}.html")
         # Rendering 10,000 log lines and the file I/O stay off the event loop.
