@@ -59,6 +59,7 @@ class DomSummary(HTMLParser):
         self.root_attributes: dict[str, str | None] = {}
         self.title = ""
         self.log_texts: list[str] = []
+        self.task_run_ids: list[str | None] = []  # the task-run table's rows, in DOM order
         self._in_title = False
         self._log_depth = 0
         self.feed(dom)
@@ -73,6 +74,8 @@ class DomSummary(HTMLParser):
             if "hidden" in attributes:
                 self.hidden[(tag, name)] += 1
         self._in_title = tag == "title" and not self.title
+        if tag == "tr" and "task-run" in (attributes.get("class") or "").split():
+            self.task_run_ids.append(attributes.get("data-task-run-id"))
         if tag == "tr" and "log" in (attributes.get("class") or "").split():
             self.log_texts.append("")
             self._log_depth = 1

@@ -32,6 +32,13 @@ def test_documentation_run_from_the_cassette(flowview: Any, tmp_path: Path) -> N
     assert dom.count("tr", "log") == 6
     assert dom.title == "tranquil-dolphin · flow run report"
     assert dom.log_texts[-1].endswith("Flow run SUCCESS: all reference tasks succeeded")
+    # The table's sort (its script, under the page's CSP), from the address's #fragment.
+    hello, series, goodbye = ("c8751f34-9d5e-4ea7-aead-8b50978dabb7",
+                              "f5f422f6-4f56-45d2-bd55-5ea048070d84",
+                              "7cc167d3-737d-4187-85d8-d5e5a75fbd93")
+    assert dom.task_run_ids == [hello, series, goodbye]
+    assert DomSummary(dump_dom(page, "sort=-duration")).task_run_ids == [series, hello, goodbye]
+    assert DomSummary(dump_dom(page, "sort=task")).task_run_ids == [goodbye, hello, series]
     png = tmp_path / "doc.png"
     screenshot(page, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,27 +2,27 @@
 (function () {
   // Sortable task-run table: each task (with its mapped children) is one <tbody>, sorted as a whole.
   var table = document.getElementById("task-runs");
-  if (table) {
-    var buttons = table.querySelectorAll("th button[data-key]");
-    buttons.forEach(function (button) {
-      button.addEventListener("click", function () {
-        var key = button.getAttribute("data-key");
-        var numeric = button.hasAttribute("data-numeric");
-        var order = button.getAttribute("data-order") === "asc" ? "desc" : "asc";
-        buttons.forEach(function (other) { other.removeAttribute("data-order"); });
-        button.setAttribute("data-order", order);
-        var groups = Array.prototype.slice.call(table.tBodies);
-        groups.sort(function (a, b) {
-          var x = a.getAttribute("data-" + key) || "", y = b.getAttribute("data-" + key) || "";
-          var result = numeric ? (parseFloat(x || "Infinity") - parseFloat(y || "Infinity"))
-                               : x.localeCompare(y);
-          if (isNaN(result)) { result = 0; }
-          return order === "asc" ? result : -result;
-        });
-        groups.forEach(function (group) { table.appendChild(group); });
-      });
+  var buttons = table ? table.querySelectorAll("th button[data-key]") : [];
+  function sortBy(button, order) {
+    var key = button.getAttribute("data-key");
+    var numeric = button.hasAttribute("data-numeric");
+    buttons.forEach(function (other) { other.removeAttribute("data-order"); });
+    button.setAttribute("data-order", order);
+    var groups = Array.prototype.slice.call(table.tBodies);
+    groups.sort(function (a, b) {
+      var x = a.getAttribute("data-" + key) || "", y = b.getAttribute("data-" + key) || "";
+      var result = numeric ? (parseFloat(x || "Infinity") - parseFloat(y || "Infinity"))
+                           : x.localeCompare(y);
+      if (isNaN(result)) { result = 0; }
+      return order === "asc" ? result : -result;
     });
+    groups.forEach(function (group) { table.appendChild(group); });
   }
+  buttons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      sortBy(button, button.getAttribute("data-order") === "asc" ? "desc" : "asc");
+    });
+  });
 
   // Logs: a minimum level and a text search, also read from and written to the URL's #fragment
   // (report.html#level=40&q=timeout), so a filtered view can be shared.
@@ -57,6 +57,15 @@
     level.addEventListener("change", function () { apply(true); });
     search.addEventListener("input", function () { apply(true); });
     apply(false);
+  }
+  // #sort=duration (ascending) or #sort=-duration (descending) sorts the task runs on opening.
+  var sort = new URLSearchParams(window.location.hash.slice(1)).get("sort");
+  if (sort) {
+    buttons.forEach(function (button) {
+      if (button.getAttribute("data-key") === sort.replace(/^-/, "")) {
+        sortBy(button, sort.charAt(0) === "-" ? "desc" : "asc");
+      }
+    });
   }
   document.documentElement.setAttribute("data-ready", "1");
 })();
