@@ -45,7 +45,9 @@ def since_rules(now: datetime) -> list[VariableRule]:
     --cassette c.json`` replays at any later time (and ``--since 20m`` still misses). The first
     log page sends it as ``where.timestamp._gt``; later pages wrap the filter in ``_and``.
     """
-    return [relative_time(path, now=now, operation="FlowRunLogs")
+    # --tail/-n sends the same filter in one FlowviewCliLastLogs request.
+    return [relative_time(path, now=now, operation=operation)
+            for operation in ("FlowRunLogs", "FlowviewCliLastLogs")
             for path in ("where.timestamp._gt", "where._and.0.timestamp._gt")]
 
 

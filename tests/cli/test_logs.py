@@ -194,3 +194,22 @@ def test_replays_from_the_shipped_cassette(flowview: Any) -> None:
     task = flowview("logs", DOC_FLOW_RUN_ID, "--cassette", cassette, "--task", "say_hello-1")
     assert task.exit_code == 0, task.stderr
     assert task.stdout == ""  # say_hello-1 logged nothing in the documentation's run
+
+
+def test_tail_since_recorded_relative_replays_later(served: ThreadedBackend, flowview: Any,
+                                                    tmp_path: Path, monkeypatch: Any) -> None:
+    from datetime import timedelta
+
+    from flowview_async.cli import logs_command
+
+    cassette = str(tmp_path / "tail.json")
+    recorded = flowview("logs", DOC_FLOW_RUN_ID, "--since", "20000d", "-n", "2", "--json",
+                        "--api", served.url, "--cassette", cassette, "--record-mode", "all")
+    assert recorded.exit_code == 0, recorded.stderr
+    assert "<now - 1728000000s>" in Path(cassette).read_text()
+    real_clock = logs_command.clock
+    monkeypatch.setattr(logs_command, "clock", lambda: real_clock() + timedelta(hours=3))
+    replayed = flowview("logs", DOC_FLOW_RUN_ID, "--since", "20000d", "-n", "2", "--json",
+                        "--cassette", cassette)
+    assert replayed.exit_code == 0, replayed.stderr
+    assert replayed.stdout == recorded.stdout
