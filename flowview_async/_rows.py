@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from flowview_async._limits import MAX_JSON_DEPTH, exceeds_depth
-from flowview_async.errors import ImmutableViewError, MalformedResponseError
+from flowview_async.errors import ImmutableViewError, InvalidArgumentError, MalformedResponseError
 
 __all__ = ["FrozenDict", "FrozenList", "Row", "freeze", "parse_timestamp", "rows_of"]
 
@@ -39,7 +39,11 @@ def format_timestamp(value: datetime) -> str:
     """The form sent to the backend: UTC, microseconds, explicit offset."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    try:
+        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past year 9999 in UTC
+        msg = f"{value.isoformat()} is outside the years 1-9999 once converted to UTC."
+        raise InvalidArgumentError(msg) from None
 
 
 def _malformed(detail: str) -> NoReturn:

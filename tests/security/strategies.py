@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -114,5 +114,7 @@ odd_arguments = st.one_of(
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     st.sampled_from([object(), Path("x"), timedelta(seconds=-1), timedelta(days=10**8), float("inf"),
                      float("nan"), -1, 0, 10**30, "4c0101af-c6bb-4b96-8661-63a5bbfb5596",
-                     ["4c0101af-c6bb-4b96-8661-63a5bbfb5596"], None, "", " ", "a" * 10_000]),
+                     ["4c0101af-c6bb-4b96-8661-63a5bbfb5596"], None, "", " ", "a" * 10_000,
+                     datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23))),
+                     datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23))), datetime.max]),
 )

@@ -17,7 +17,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +286,8 @@ def test_public_arguments_only_raise_typed_errors(name: str, value: Any) -> None
 @pytest.mark.parametrize("value", [
     datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59),
     datetime.max, datetime.min,
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23))),
 ])
 async def test_extreme_datetimes_as_log_bounds_are_typed(value: datetime) -> None:
     async with replay(SHIPPED, repeat="cycle") as client:
