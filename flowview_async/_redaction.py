@@ -87,7 +87,10 @@ _NAMED_VALUE = re.compile(
     re.I,
 )
 
-# Bound the work of masking a structure (a GraphQL error's partial data can be large).
+_HEADER_WORDS = ("authorization", "x-prefect-tenant-id", "cookie")
+_NAME_WORDS = ("passw", "token", "secret", "apikey", "api_key", "api-key", "authori", "credential")
+
+# The most errors scrubbed along one __cause__/__context__ chain; a longer chain is cut there.
 _MAX_CHAIN = 32
 
 
@@ -184,13 +187,20 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
         text = pattern.sub(MASK, text)
     if extra:
         text = _mask_extra(text, extra)
-    if "://" in text:
+    if "://" in text and "@" in text:
         text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
-    text = _HEADER_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}", text)
-    return _NAMED_VALUE.sub(
-        lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}",
-        text,
-    )
+    # The regexes below are costly on a large text (a DEBUG line holding a whole answer): run
+    # each only when a word it needs is there.
+    lowered = text.lower()
+    if any(word in lowered for word in _HEADER_WORDS):
+        text = _HEADER_VALUE.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}{MASK}", text)
+    if any(word in lowered for word in _NAME_WORDS):
+        text = _NAMED_VALUE.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}",
+            text,
+        )
+    return text
 
 
 def redact_url(url: str | None) -> str | None:
