@@ -17,26 +17,26 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from flowview_async.recording import Recorder
 
-__all__ = ["TestDefaults", "current_test_defaults", "set_test_defaults", "using_test_defaults"]
+__all__ = ["ClientDefaults", "current_test_defaults", "set_test_defaults", "using_test_defaults"]
 
 
-class TestDefaults(NamedTuple):
+class ClientDefaults(NamedTuple):
     """What an argument-less ``Client()`` uses: an endpoint, and a recorder it shares (not owns)."""
 
     api_url: str | None = None
     recorder: Recorder | None = None
 
 
-_current: contextvars.ContextVar[TestDefaults | None] = contextvars.ContextVar(
+_current: contextvars.ContextVar[ClientDefaults | None] = contextvars.ContextVar(
     "flowview_test_defaults", default=None
 )
 
 
-def current_test_defaults() -> TestDefaults | None:
+def current_test_defaults() -> ClientDefaults | None:
     return _current.get()
 
 
-def set_test_defaults(defaults: TestDefaults | None) -> TestDefaults | None:
+def set_test_defaults(defaults: ClientDefaults | None) -> ClientDefaults | None:
     """Set the defaults of the current context; returns the previous ones (to set back)."""
     previous = _current.get()
     _current.set(defaults)
@@ -44,7 +44,7 @@ def set_test_defaults(defaults: TestDefaults | None) -> TestDefaults | None:
 
 
 @contextlib.contextmanager
-def using_test_defaults(defaults: TestDefaults) -> Iterator[TestDefaults]:
+def using_test_defaults(defaults: ClientDefaults) -> Iterator[ClientDefaults]:
     """Within the block (and tasks started in it), ``Client()`` uses ``defaults``."""
     token = _current.set(defaults)
     try:

@@ -332,7 +332,7 @@ async def flowview_backend(request: pytest.FixtureRequest) -> AsyncIterator[Any]
     if scope == "function":
         runner: Any = importlib.import_module("flowview_async.server.runner")
         async with runner.LocalBackend(source) as backend:
-            previous = defaults.set_test_defaults(defaults.TestDefaults(api_url=backend.url))
+            previous = defaults.set_test_defaults(defaults.ClientDefaults(api_url=backend.url))
             try:
                 yield backend
             finally:
@@ -344,7 +344,7 @@ async def flowview_backend(request: pytest.FixtureRequest) -> AsyncIterator[Any]
         threaded = backends.ThreadedBackend(source)
         threaded.start()
         shared[key] = threaded
-    previous = defaults.set_test_defaults(defaults.TestDefaults(api_url=shared[key].url))
+    previous = defaults.set_test_defaults(defaults.ClientDefaults(api_url=shared[key].url))
     try:
         yield shared[key]
     finally:
@@ -387,7 +387,7 @@ async def flowview_client(
     """
     from yarl import URL
 
-    from flowview_async._test_defaults import TestDefaults, set_test_defaults
+    from flowview_async._test_defaults import ClientDefaults, set_test_defaults
     from flowview_async.client import Client
     from flowview_async.recording.replay import REPLAY_ONLY_URL
 
@@ -398,7 +398,7 @@ async def flowview_client(
         recorded = flowview_recorder.recorded_url
         url = str(URL(REPLAY_ONLY_URL).with_path(URL(recorded).path)) if recorded else REPLAY_ONLY_URL
     async with Client(url, recorder=flowview_recorder) as client:
-        previous = set_test_defaults(TestDefaults(api_url=url, recorder=flowview_recorder))
+        previous = set_test_defaults(ClientDefaults(api_url=url, recorder=flowview_recorder))
         try:
             yield client
         finally:

@@ -20,7 +20,7 @@ Outside pytest, ``LocalBackend(data.to_fixture())`` serves the same data, and
 
 from __future__ import annotations
 
-from flowview_async._test_defaults import TestDefaults, using_test_defaults
+from flowview_async._test_defaults import ClientDefaults, using_test_defaults
 from flowview_async.testing.builder import (
     BackendData,
     FlowHandle,
@@ -31,10 +31,10 @@ from flowview_async.testing.builder import (
 
 __all__ = [
     "BackendData",
+    "ClientDefaults",
     "FlowHandle",
     "FlowRunHandle",
     "ProjectHandle",
     "TaskRunHandle",
-    "TestDefaults",
     "using_test_defaults",
 ]

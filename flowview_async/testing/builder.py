@@ -121,6 +121,7 @@ class BackendData:
         tasks: Iterable[str] = ("task",),
         version: int = 1,
         labels: Sequence[str] = (),
+        id: str | None = None,
     ) -> FlowHandle:
         """A registered flow (its flow group too) with one task per name in ``tasks``."""
         if project is None:
@@ -130,7 +131,7 @@ class BackendData:
         group_id = str(uuid.uuid4())
         self._add("flow_group", {"id": group_id, "tenant_id": self._tenant_id, "name": name,
                                  "labels": list(labels)})
-        flow_id = str(uuid.uuid4())
+        flow_id = id or str(uuid.uuid4())
         task_ids = {}
         for task in tasks:
             if task in task_ids:
@@ -155,13 +156,15 @@ class BackendData:
         parameters: Mapping[str, Any] | None = None,
         labels: Sequence[str] = (),
         at: dt.datetime | str | None = None,
+        id: str | None = None,
     ) -> FlowRunHandle:
         """A flow run going through ``states`` (or just ``state``), oldest first.
 
-        ``message`` is the last state's message. Default: Scheduled, Running, Success.
+        ``message`` is the last state's message. Default: Scheduled, Running, Success. Give
+        ``id`` to know the run's id in advance (tests that look it up by id).
         """
         history = self._history(state, states)
-        run_id = str(uuid.uuid4())
+        run_id = id or str(uuid.uuid4())
         name = name or f"run-{run_id[:8]}"
         created = self._tick(at)
         self._add("flow_run", {"id": run_id, "tenant_id": self._tenant_id, "flow_id": flow.id,
@@ -182,6 +185,7 @@ class BackendData:
         message: str | None = None,
         map_index: int = -1,
         at: dt.datetime | str | None = None,
+        id: str | None = None,
     ) -> TaskRunHandle:
         """A run of ``task`` (a task name of the run's flow) within ``flow_run``."""
         task_id = flow_run.flow.tasks.get(task)
@@ -190,7 +194,7 @@ class BackendData:
             msg = f"flow {flow_run.flow.name!r} has no task {task!r}; its tasks: {known}."
             raise InvalidArgumentError(msg)
         history = self._history(state, states)
-        run_id = str(uuid.uuid4())
+        run_id = id or str(uuid.uuid4())
         created = self._tick(at)
         self._add("task_run", {"id": run_id, "tenant_id": self._tenant_id,
                                "flow_run_id": flow_run.id, "task_id": task_id,
