@@ -9,6 +9,7 @@ child at once get the same row, created once.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flowview_async.server.states import serialized_state
@@ -143,8 +144,37 @@ def create_flow_run_row(
 
 
 def _create_task_runs(tx: Tx, flow_run_id: str, flow_id: str, tenant_id: str | None) -> None:
-    for task in tx.all("SELECT id, cache_key FROM task WHERE flow_id = ?", (flow_id,)):
-        _new_task_run(tx, flow_run_id, task["id"], -1, task["cache_key"], tenant_id)
+    """The trigger's work in two bulk inserts: each task's run, at version 1, and its state row.
+
+    The same rows :func:`_new_task_run` writes one at a time (a flow of a thousand tasks must
+    not hold the database thread for long).
+    """
+    tasks = tx.all("SELECT id, cache_key FROM task WHERE flow_id = ?", (flow_id,))
+    run_ids = [str(uuid.uuid4()) for _ in tasks]
+    created = {"tenant_id": tenant_id, "state": "Pending", "serialized_state": _CREATED_STATE, "version": 1}
+    tx.insert_many(
+        "task_run",
+        [
+            {
+                **created,
+                "id": run_id,
+                "flow_run_id": flow_run_id,
+                "task_id": task["id"],
+                "map_index": -1,
+                "cache_key": task["cache_key"],
+                "state_message": _CREATED_STATE["message"],
+                "state_timestamp": tx.now,
+            }
+            for run_id, task in zip(run_ids, tasks, strict=True)
+        ],
+    )
+    tx.insert_many(
+        "task_run_state",
+        [
+            {**created, "task_run_id": run_id, "timestamp": tx.now, "message": _CREATED_STATE["message"]}
+            for run_id in run_ids
+        ],
+    )
 
 
 def _new_task_run(
