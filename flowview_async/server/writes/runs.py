@@ -75,10 +75,11 @@ def _run_parameters(flow: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(declared, list):
         declared = []
     # Server keeps a declared default only when it is truthy (0, "" and False are left out).
-    parameters = {p["name"]: p["default"] for p in declared if isinstance(p, dict) and p.get("default")}
+    declared = [p for p in declared if isinstance(p, dict)]
+    parameters = {p.get("name") or p.get("slug"): p["default"] for p in declared if p.get("default")}
     parameters.update(load_json(flow["group_parameters"]) or {})
     parameters.update(given or {})
-    required = {p["name"] for p in declared if isinstance(p, dict) and p.get("required")}
+    required = {p.get("name") or p.get("slug") for p in declared if p.get("required")}
     missing = required.difference(parameters)
     if missing:
         raise WriteError(f"Required parameters were not supplied: {missing}")
@@ -104,8 +105,9 @@ def create_flow_run_row(
     """
     if flow_id is None and version_group_id is None:
         raise WriteError("One of flow_id or version_group_id must be provided.")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise WriteError("Flow run parameters must be a JSON object.")
+    for name, value in (("parameters", parameters), ("context", context), ("run_config", run_config)):
+        if value is not None and not isinstance(value, dict):
+            raise WriteError(f"Flow run {name} must be a JSON object, not {type(value).__name__}.")
     flow = _flow_for_run(tx, flow_id, version_group_id)
     try:
         start = normalize_timestamp(scheduled_start_time) if scheduled_start_time is not None else tx.now

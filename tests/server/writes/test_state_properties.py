@@ -8,6 +8,7 @@ over HTTP, then the run row is checked against the history rows alone.
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -48,8 +49,13 @@ class Poster:
     def post(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         body = json.dumps({"query": query, "variables": variables}).encode()
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            # A 400 (variables that do not fit their GraphQL types) still carries Apollo's body.
+            with error:
+                return json.loads(error.read())
 
     def mutate(self, name: str, data: dict[str, Any], fields: str = "id") -> Any:
         answer = self.post(
