@@ -46,6 +46,7 @@ PROJECT_NAME = "flowview"
 FLOW_FILE_NAME = "genuine_flow.py"
 _COMMAND_TIMEOUT_S = 120.0
 _AGENT_STOP_TIMEOUT_S = 10.0
+_CHILDREN_EXIT_TIMEOUT_S = 30.0
 # From the agent's start to the run's end (the run itself takes about 10 s on a quiet machine).
 _RUN_TIMEOUT_S = 150.0
 _RUN_ID = re.compile(r"UUID:\s*([0-9a-f-]{36})")
@@ -217,8 +218,10 @@ class PrefectEnvironment:
         """``prefect agent local start`` with this label, for the length of the ``async with``.
 
         The agent and what it starts (flow-run processes, their heartbeat processes) share a new
-        process group, which is stopped on the way out even when the body failed: SIGTERM, then
-        SIGKILL if it lingers. Its output goes to ``log_path``.
+        process group. On the way out, after a normal end of the body, the flow-run processes are
+        given time to end on their own first: Prefect's log handler ships its last batch of lines
+        at process exit, after the run's final state. Then the group is stopped, also when the
+        body failed: SIGTERM, then SIGKILL if it lingers. The agent's output goes to ``log_path``.
         """
         self.check()
         command = [str(self.venv / "bin" / "prefect"), "agent", "local", "start",
@@ -230,8 +233,34 @@ class PrefectEnvironment:
             )
         try:
             yield process
+            await _wait_for_children(process.pid)
         finally:
             await _stop_group(process)
+
+
+def _group_members(group: int) -> list[int]:
+    """Live processes of process group ``group`` (Linux /proc; empty where there is none)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            # Fields after the command name (which may contain spaces), from "stat": state, ppid, pgrp.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(entry.name))
+    return members
+
+
+async def _wait_for_children(agent_pid: int) -> None:
+    """Until the agent is alone in its group (its flow runs have exited), or a timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _CHILDREN_EXIT_TIMEOUT_S
+    while loop.time() < deadline:
+        members = await asyncio.to_thread(_group_members, agent_pid)
+        if not [pid for pid in members if pid != agent_pid]:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:

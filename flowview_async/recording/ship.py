@@ -7,8 +7,10 @@ One command, from the repository root::
 
 ``genuine-prefect1-run`` is different: a genuine run of real Prefect 1.4.1 (the flow of
 :mod:`.genuine`, registered with ``prefect register``, run by ``prefect agent local start``)
-against the local backend, watched live from before the agent starts (as ``flowview watch`` on a
-terminal asks), then inspected. It needs Prefect 1.4.1 in ``$FLOWVIEW_PEER_VENV`` and is only
+against the local backend, watched live from before the agent starts, as ``flowview watch`` on a
+terminal asks (its ``--json`` form asks a subset). Only the watch is recorded: an inspection asks
+some of the same questions (the task runs), and one cassette answers a question with one sequence
+of answers. It needs Prefect 1.4.1 in ``$FLOWVIEW_PEER_VENV`` and is only
 recorded when asked (``--only genuine-prefect1-run``): its ids and timestamps are real, so each
 recording differs, and the tests replay it instead of re-recording it.
 
@@ -138,7 +140,16 @@ async def _documentation_example(backend: Any) -> list[Scenario]:
         lambda client: _inspect_by_name(client, DOC_FLOW_RUN_NAME),
         lambda client: _watch_json(client, DOC_FLOW_RUN_ID),
         lambda client: _watch_live(client, DOC_FLOW_RUN_ID),
+        *_cli_scenarios(DOC_FLOW_RUN_ID),
     ]
+
+
+def _cli_scenarios(flow_run_id: str) -> list[Scenario]:
+    """What flowview runs, logs -n/--head/--task, task-run, inspect --task/--timeline and report
+    ask (listed by the CLI itself, next to the commands)."""
+    from flowview_async.cli.shipped_scenarios import cli_scenarios
+
+    return list(cli_scenarios(flow_run_id))
 
 
 async def _synthetic_large(backend: Any) -> list[Scenario]:
@@ -211,8 +222,8 @@ _GENUINE_FIXTURE = {"tenant": [{"name": "default", "slug": "default"}]}
 
 
 async def record_genuine(out_dir: Path, *, venv: Path | None = None) -> tuple[Path, GenuineRun]:
-    """Record :data:`GENUINE` into ``out_dir``: a real Prefect 1.4.1 run, watched live, then
-    inspected; returns the cassette's path and what the live watch saw."""
+    """Record :data:`GENUINE` into ``out_dir``: a real Prefect 1.4.1 run, watched live; returns
+    the cassette's path and what the watch saw."""
     from flowview_async.client import Client
     from flowview_async.server.runner import LocalBackend
 
@@ -226,12 +237,8 @@ async def record_genuine(out_dir: Path, *, venv: Path | None = None) -> tuple[Pa
                             uri_origin=RECORDED_ORIGIN, canonical_order=True)
             async with Client(backend.url, recorder=live) as client:
                 run = await run_genuine(prefect, scratch, lambda run_id: cli_live_watch(client, run_id))
-            after = Recorder(scratch / "after.json", record_mode=RecordMode.ALL,
-                             uri_origin=RECORDED_ORIGIN, canonical_order=True)
-            async with Client(backend.url, recorder=after) as client:
-                await _inspect(client, run.flow_run_id)
         merged = scratch / target.name
-        await asyncio.to_thread(_merge_recordings, [live.path, after.path], merged)
+        await asyncio.to_thread(_merge_recordings, [live.path], merged)
         text = await asyncio.to_thread(merged.read_text, "utf-8")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(target.write_text, text, "utf-8")

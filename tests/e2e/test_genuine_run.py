@@ -94,8 +94,10 @@ async def test_a_genuine_prefect_1_run_watched_compared_and_replayed(tmp_path: P
                                      label="flowview-e2e")
         recorder = Recorder(cassette, record_mode=RecordMode.ALL)
         async with Client(backend.url, recorder=recorder) as client:
+            # Prefect 1's own watch polls every 2 s; the flow-run process ships its last log
+            # batch at exit, just after the final state, and one more poll follows that state.
             run = await run_genuine(
-                prefect, tmp_path, lambda run_id: watch_flow_run(run_id, client=client, poll_interval=0.5)
+                prefect, tmp_path, lambda run_id: watch_flow_run(run_id, client=client, poll_interval=2.0)
             )
             ours = await _our_views(client, run.flow_run_id)
         async with Client(backend.url) as plain:
@@ -135,7 +137,7 @@ async def test_a_genuine_prefect_1_run_watched_compared_and_replayed(tmp_path: P
     # Offline: the backend is stopped; the recorded exchange answers the same watch and views.
     async with replay(cassette) as client:
         events = []
-        async for event in watch_flow_run(run.flow_run_id, client=client, poll_interval=0.5):
+        async for event in watch_flow_run(run.flow_run_id, client=client, poll_interval=2.0):
             events.append(event)
         replayed_views = await _our_views(client, run.flow_run_id)
     assert _summary(events) == watched
