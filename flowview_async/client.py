@@ -24,6 +24,7 @@ import functools
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -455,9 +456,14 @@ class Client:
         op = name or "<anonymous operation>"
         where = self.api_url or "the backend"
         limit = min(self._timeout or self._settings_timeout(), remaining)
+        started = time.perf_counter()
+        status: int | str = "-"
         try:
-            async with self._slots, time_limit(limit):
-                answer = await transport.post(payload)
+            async with self._slots:
+                started = time.perf_counter()  # the time on the wire, not in the queue
+                async with time_limit(limit):
+                    answer = await transport.post(payload)
+                status = answer.status
         except FlowViewError:
             raise  # cassette misses and our own errors pass through untouched, never retried
         except (TimeoutError, asyncio.TimeoutError) as exc:
@@ -468,6 +474,11 @@ class Client:
             msg = (f"{op}: could not reach {where} ({type(exc).__name__}: {exc}). "
                    "Check that the backend is running and api_url is right.")
             raise Retryable(BackendUnavailableError(msg)) from exc
+        finally:
+            # One line per attempt for `--debug`: the operation, the HTTP status and the time,
+            # never the URL, headers, variables or body (where secrets would be).
+            logger.debug("request %s: HTTP %s in %.1f ms", op, status,
+                         (time.perf_counter() - started) * 1000)
         retry_after = self._retry.retry_after(answer.headers.get("Retry-After"))
         return interpret(answer, op=op, where=where, mutation=mutation, retry_after=retry_after)
 

@@ -10,7 +10,8 @@ import click
 from flowview_async import __version__
 
 _EPILOG = """\b
-Exit codes: 0 ok; watch: 1 run failed, 2 run ended otherwise; 3 bad arguments or settings;
+Exit codes: 0 ok; watch: 1 run failed, 2 run ended otherwise; 3 bad arguments, settings or
+query text;
 4 not found; 5 ambiguous name; 6 credentials refused; 7 backend unreachable or broken;
 8 GraphQL errors; 9 watch timed out; 10 cassette problem; 11 result unreadable;
 12 other flowview error; 70 a bug in flowview; 130 interrupted."""

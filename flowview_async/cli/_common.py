@@ -25,7 +25,7 @@ from flowview_async.client import Client
 from flowview_async.errors import FlowViewError, InvalidArgumentError
 from flowview_async.recording import RecordMode, replay
 
-__all__ = ["CommonOptions", "common_options", "print_error", "run_command", "stdout_console"]
+__all__ = ["CommonOptions", "common_options", "fit_width", "print_error", "run_command", "stdout_console"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -102,11 +102,31 @@ def common_options(command: _F) -> _F:
     return decorated  # type: ignore[no-any-return]
 
 
+# Off a terminal nothing is wrapped: a piped line stays one line whatever its length (grep, cut and
+# log collectors expect that); tables take the width their content needs.
+_PIPED_WIDTH = 1_000_000
+_PIPED_FIT_WIDTH = 100
+
+
 def stdout_console() -> Console:
-    # Made per command, inside it, so that it writes to whatever sys.stdout is then (click's test
-    # runner swaps it). Wide enough for ids when not on a terminal.
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    """The console for a command's output.
+
+    Made per command, inside it, so that it writes to whatever ``sys.stdout`` is then (click's
+    test runner swaps it). On a terminal it wraps at the terminal's width; piped, it never wraps.
+    """
+    width = None if sys.stdout.isatty() else _PIPED_WIDTH
     return Console(highlight=False, width=width, soft_wrap=False)
+
+
+def fit_width(console: Console) -> int:
+    """The width to lay out something that must fit (the timeline): the terminal's, or piped,
+    ``$COLUMNS`` (else 100)."""
+    if console.is_terminal:
+        return console.width
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return _PIPED_FIT_WIDTH
 
 
 def _one_line(message: str) -> str:

@@ -21,13 +21,31 @@ from flowview_async.client import Client
 from flowview_async.errors import InvalidArgumentError
 from flowview_async.flow_run import FlowRunView
 from flowview_async.logs import FlowRunLog, level_number, log_pages
+from flowview_async.recording.variable_rules import VariableRule, relative_time
 from flowview_async.watch import LogLine, watch_flow_run
 
-__all__ = ["logs", "parse_since"]
+__all__ = ["clock", "logs", "parse_since", "since_rules"]
 
 _LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def clock() -> datetime:
+    """What "now" is for relative options such as ``--since 10m`` (replaced in tests to run a
+    command "later" than it was recorded, without freezing time)."""
+    return datetime.now(timezone.utc)
+
+
+def since_rules(now: datetime) -> list[VariableRule]:
+    """Variable rules marking ``--since``'s timestamp as relative to ``now`` in a cassette.
+
+    Recorded as ``"<now - 600s>"`` rather than a date, so ``flowview logs ID --since 10m
+    --cassette c.json`` replays at any later time (and ``--since 20m`` still misses). The first
+    log page sends it as ``where.timestamp._gt``; later pages wrap the filter in ``_and``.
+    """
+    return [relative_time(path, now=now, operation="FlowRunLogs")
+            for path in ("where.timestamp._gt", "where._and.0.timestamp._gt")]
 
 
 def parse_since(value: str, *, now: datetime | None = None) -> datetime:
@@ -98,7 +116,10 @@ def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
 
     async def body(client: Client) -> int:
         run_id = check_id(flow_run_id, "FLOW_RUN_ID")
-        after = parse_since(since) if since is not None else None
+        now = clock()
+        after = parse_since(since, now=now) if since is not None else None
+        if since is not None and _RELATIVE.match(since) and client.recorder is not None:
+            client.recorder.add_variable_rules(*since_rules(now))
         minimum = level_number(level) if level is not None else None
         # Fails with FlowRunNotFoundError for an unknown id, rather than printing nothing.
         await FlowRunView.from_flow_run_id(run_id, client=client)

@@ -22,6 +22,7 @@ import click
 from flowview_async.cli._common import print_error
 from flowview_async.errors import FixtureError, InvalidArgumentError, UsageError
 from flowview_async.server.runner import LocalBackend
+from flowview_async.server.services import ServiceSettings
 from flowview_async.server.synthetic import parse_synthetic_spec
 
 _BAD_ARGUMENTS = 3
@@ -94,7 +95,11 @@ async def _generate(backend: LocalBackend, synthetic: tuple[int, int, int], seed
 
 
 async def _serve_until_stopped(
-    backend: LocalBackend, fixture: str, synthetic: tuple[int, int, int] | None, seed: int
+    backend: LocalBackend,
+    fixture: str,
+    synthetic: tuple[int, int, int] | None,
+    seed: int,
+    services: ServiceSettings,
 ) -> int:
     """Serve until SIGINT or SIGTERM; the exit code: 0, or 130 for SIGINT during generation."""
     stopped = asyncio.Event()
@@ -117,6 +122,9 @@ async def _serve_until_stopped(
             if synthetic is not None and not await _generate(backend, synthetic, seed, stopped):
                 click.echo("Stopped while generating synthetic data; nothing was served.", err=True)
                 return _INTERRUPTED if received[0] == signal.SIGINT else 0
+            # Services start on the loaded data (a scheduler visiting an empty database would
+            # only come back 150 s later).
+            backend.start_services(services)
             # The URL comes first and alone on stdout, once the data is ready to be queried.
             click.echo(backend.url)
             sys.stdout.flush()
@@ -179,6 +187,18 @@ async def _serve_until_stopped(
     "per task run, e.g. 100x10x1000 (1M log lines). Progress goes to stderr; Ctrl+C stops it. In "
     "memory a log line takes ~150 bytes: use --db FILE for tens of millions.",
 )
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Do not run the scheduler (by default, flows with an active schedule get their next 10 "
+    "runs, checked every 150 s, as Prefect Server does).",
+)
+@click.option(
+    "--no-zombie-killer",
+    is_flag=True,
+    help="Do not run the zombie killer (by default, every 120 s, task runs whose flow run sent no "
+    "heartbeat for 10 minutes are retried or failed, as Prefect Server does).",
+)
 def serve(
     fixture: str,
     host: str,
@@ -189,6 +209,8 @@ def serve(
     faults: str | None,
     seed: int,
     synthetic: str | None,
+    no_scheduler: bool,
+    no_zombie_killer: bool,
 ) -> None:
     """Serve a Prefect Server 1.x-compatible GraphQL API from a fixture."""
     try:
@@ -205,7 +227,8 @@ def serve(
             faults=faults,
             seed=seed,
         )
-        code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed))
+        services = ServiceSettings(scheduler=not no_scheduler, zombie_killer=not no_zombie_killer)
+        code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed, services))
     except (FixtureError, UsageError) as error:
         print_error(str(error))
         sys.exit(_BAD_ARGUMENTS)

@@ -219,7 +219,9 @@ def _checked_document(schema: GraphQLSchema, query: str) -> DocumentNode | tuple
     return document
 
 
-async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payload) -> web.Response:
+async def run_graphql(
+    schema: GraphQLSchema, database: Database, payload: Payload, headers: Mapping[str, str] | None = None
+) -> web.Response:
     """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
     checked = _checked_document(schema, payload.query)
     if not isinstance(checked, DocumentNode):
@@ -249,7 +251,7 @@ async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payloa
         document,
         variable_values=payload.variables,
         operation_name=payload.operation_name,
-        context_value=RequestContext(database, payload.variables or {}),
+        context_value=RequestContext(database, payload.variables or {}, dict(headers or {})),
         field_resolver=field_resolver,
     )
     if isawaitable(result):
@@ -284,7 +286,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     payload = await payload_of(request)
     if payload.error is not None:
         return payload.error
-    return await run_graphql(request.app[SCHEMA_KEY], request.app[DATABASE_KEY], payload)
+    # Prefect's Python service sees only the x-prefect-* headers Apollo forwards (agent id...).
+    prefect_headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("x-prefect")}
+    return await run_graphql(request.app[SCHEMA_KEY], request.app[DATABASE_KEY], payload, prefect_headers)
 
 
 async def health_handler(_request: web.Request) -> web.StreamResponse:

@@ -20,6 +20,7 @@ from flowview_async.server.hasura import Compiler, QueryError
 from flowview_async.server.selection import QueryContext, SelectedField
 from flowview_async.server.tables import Table, all_tables
 from flowview_async.server.values import normalize_uuid
+from flowview_async.server.writes import attach_mutations
 
 if TYPE_CHECKING:
     # Generic in graphql-core 3.3, a plain NamedTuple in 3.2: only subscript it for the checker.
@@ -83,6 +84,8 @@ class RequestContext:
 
     database: Database
     raw_variables: Mapping[str, Any]
+    # The request's x-prefect-* headers (lower-case names): agents identify themselves by them.
+    headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def field_resolver(source: Any, info: Info, **_: Any) -> Any:
@@ -254,7 +257,7 @@ async def _get_task_run_info(_root: Any, info: Info, task_run_id: str) -> Any:
 
 
 def attach_resolvers(schema: GraphQLSchema) -> None:
-    """Set ``resolve`` on every Query field the local backend answers."""
+    """Set ``resolve`` on every Query field the local backend answers, and on every Mutation."""
     query = schema.query_type
     assert query is not None
     builders: dict[str, Callable[[Compiler, Table, SelectedField], str]] = {
@@ -284,3 +287,4 @@ def attach_resolvers(schema: GraphQLSchema) -> None:
     }
     query.fields["mapped_children"].resolve = _mapped_children
     query.fields["get_task_run_info"].resolve = _get_task_run_info
+    attach_mutations(schema)

@@ -28,6 +28,7 @@ from flowview_async.server.app import ServedRequest, Traffic, create_app
 from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
+from flowview_async.server.services import BackgroundServices, ServiceSettings
 from flowview_async.server.states import RUN_TABLES, append_state
 from flowview_async.server.values import normalize_timestamp, utc_now
 
@@ -50,6 +51,8 @@ class LocalBackend:
         latency_ms, jitter_ms: added to every GraphQL request (see :mod:`.faults`).
         faults: a :class:`FaultPlan` or its spec string, e.g. ``"500:0.1,429*2"``.
         seed: seeds the fault and latency draws.
+        services: the background services to run (scheduler, zombie killer), or None for none:
+            tests opt in, ``flowview serve`` runs them by default (see :mod:`.services`).
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class LocalBackend:
         jitter_ms: float = 0.0,
         faults: str | FaultPlan | None = None,
         seed: int = 0,
+        services: ServiceSettings | None = None,
     ) -> None:
         plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
         self._injector = FaultInjector(plan, latency_ms=latency_ms, jitter_ms=jitter_ms, seed=seed)
@@ -73,6 +77,8 @@ class LocalBackend:
         self._traffic = Traffic()
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
+        self._service_settings = services
+        self._services: BackgroundServices | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -106,16 +112,34 @@ class LocalBackend:
             await self.stop()
             raise
         self._bound_port = int(runner.addresses[0][1])
+        if self._service_settings is not None:
+            self.start_services(self._service_settings)
 
     async def stop(self) -> None:
         """Stop listening, cancel what is still running and close the database; idempotent."""
         runner, self._runner = self._runner, None
         self._bound_port = None
         try:
+            services, self._services = self._services, None
+            if services is not None:
+                await services.stop()
             if runner is not None:
                 await runner.cleanup()
         finally:
             await self._database.close()
+
+    def start_services(self, settings: ServiceSettings) -> None:
+        """Start the background services now (once the data they work on is loaded).
+
+        ``services=`` in the constructor does this at :meth:`start`, after the fixture; ``flowview
+        serve`` loads its data after starting and calls this afterwards. They stop with the backend.
+        """
+        if self._runner is None:
+            raise UsageError("start the LocalBackend before its services")
+        if self._services is not None:
+            raise UsageError("this LocalBackend's services are already running")
+        self._services = BackgroundServices(self._database, settings)
+        self._services.start()
 
     # --- where and what -------------------------------------------------------------------------
 

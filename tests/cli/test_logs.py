@@ -101,5 +101,5 @@ def test_piped_text_is_plain_lines_in_bulk_matching_the_terminal_rendering(
     assert len(lines) == 1200
     assert "\x1b[" not in result.stdout
     assert lines[3].endswith(long_message)
-    assert lines[1] == "2024-05-01 12:00:00+00:00 INFO    line 1"
-    assert lines[0] == "2024-05-01 12:00:00+00:00 WARNING line 0"
+    assert lines[1] == "2024-05-01 12:00:00.010+00:00 INFO    line 1"
+    assert lines[0] == "2024-05-01 12:00:00.000+00:00 WARNING line 0"
