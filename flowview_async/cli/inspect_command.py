@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 
 from flowview_async import _queries
+from flowview_async._concurrency import gather
 from flowview_async._rows import root_rows
 from flowview_async.cli import render
 from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
@@ -119,14 +119,9 @@ async def _ambiguous_name(client: Client, name: str) -> AmbiguousMatchError:
 
 
 async def _together(*awaitables: Awaitable[Any]) -> list[Any]:
-    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it)."""
-    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it).
+    The SDK's one structured-concurrency helper does it (:func:`flowview_async._concurrency.gather`)."""
+    return await gather(*awaitables)
 
 
 async def _inspect_with_last_logs(client: Client, flow_run_id: str,
