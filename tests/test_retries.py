@@ -203,7 +203,8 @@ async def test_retry_after_beyond_the_deadline_fails_at_once(script: tuple[Scrip
     time = FakeTime()
     with pytest.raises(BackendUnavailableError) as failed:
         await run(url, time, deadline=30.0)
-    assert failed.value.status == 503 and failed.value.attempts == 1
+    assert failed.value.status == 503
+    assert failed.value.attempts == 1
     assert time.waits == []
 
 
