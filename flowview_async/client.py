@@ -59,6 +59,7 @@ logger = logging.getLogger("flowview_async")
 DEFAULT_TIMEOUT = 15.0  # Prefect 1's cloud.request_timeout, when the settings do not say otherwise
 DEFAULT_MAX_CONCURRENCY = 8
 _INTROSPECTION = "IntrospectionQuery"
+_INTROSPECTION_TIMEOUT = 30.0
 
 
 class _State(enum.Enum):
@@ -362,17 +363,19 @@ class Client:
         return self._server_schema
 
     async def _read_server_schema(self) -> _schema.Validator:
+        """The server's schema; the bundled one (kept for the client's life) if the server
+        refuses introspection or cannot answer it within the retries. Only refused credentials
+        are raised: the caller's own request would be refused the same way."""
         payload = {"query": _schema.INTROSPECTION_QUERY, "operationName": _INTROSPECTION}
         try:
-            data = await self._send(payload, _INTROSPECTION, mutation=False)
-        except (GraphQLQueryError, QueryValidationError) as refused:
-            logger.info("the server refused introspection (%s); validating against the bundled "
-                        "schema", refused)
-            return _schema.bundled_validator()
-        except (AuthenticationError, BackendUnavailableError):
-            raise  # the query itself would fail the same way
-        except FlowViewError as odd:
-            logger.info("unreadable introspection answer (%s); using the bundled schema", odd)
+            # The answer is large (~100 KB) and asked once: not held to the per-request timeout.
+            data = await self._send(payload, _INTROSPECTION, mutation=False,
+                                    timeout=max(self._request_timeout(), _INTROSPECTION_TIMEOUT))
+        except AuthenticationError:
+            raise
+        except FlowViewError as failed:
+            logger.info("no schema from the server by introspection (%s); validating against "
+                        "the bundled schema", failed)
             return _schema.bundled_validator()
         try:
             return await asyncio.to_thread(_schema.from_introspection, data)
@@ -426,8 +429,8 @@ class Client:
             msg = f"variables must be JSON values (str, int, float, bool, None, lists, dicts): {exc}"
             raise InvalidArgumentError(msg) from exc
 
-    async def _send(self, payload: Mapping[str, Any], name: str | None, *,
-                    mutation: bool) -> dict[str, Any]:
+    async def _send(self, payload: Mapping[str, Any], name: str | None, *, mutation: bool,
+                    timeout: float | None = None) -> dict[str, Any]:
         """Send with retries within the policy's deadline; the ``data`` of the answer."""
         policy = self._retry
         clock = policy.clock or asyncio.get_running_loop().time
@@ -438,7 +441,8 @@ class Client:
             attempt += 1
             remaining = deadline - clock()
             try:
-                return await self._attempt(payload, name, mutation, remaining)
+                limit = min(timeout or self._request_timeout(), remaining)
+                return await self._attempt(payload, name, mutation, limit)
             except Retryable as failure:
                 final = failure.final
                 wait = policy.delay(attempt, retry_after=failure.retry_after)
@@ -451,11 +455,10 @@ class Client:
                 await sleep(wait)
 
     async def _attempt(self, payload: Mapping[str, Any], name: str | None, mutation: bool,
-                       remaining: float) -> dict[str, Any]:
+                       limit: float) -> dict[str, Any]:
         transport = self._require_open()
         op = name or "<anonymous operation>"
         where = self.api_url or "the backend"
-        limit = min(self._timeout or self._settings_timeout(), remaining)
         started = time.perf_counter()
         status: int | str = "-"
         try:
@@ -482,9 +485,10 @@ class Client:
         retry_after = self._retry.retry_after(answer.headers.get("Retry-After"))
         return interpret(answer, op=op, where=where, mutation=mutation, retry_after=retry_after)
 
-    def _settings_timeout(self) -> float:
+    def _request_timeout(self) -> float:
+        """Seconds one attempt may take: ``timeout=``, else Prefect's ``cloud.request_timeout``."""
         configured = self._settings.request_timeout if self._settings else None
-        return configured or DEFAULT_TIMEOUT
+        return self._timeout or configured or DEFAULT_TIMEOUT
 
 
 @contextlib.asynccontextmanager
