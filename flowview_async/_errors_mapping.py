@@ -21,31 +21,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from flowview_async._retry import Retryable
 from flowview_async._transport import Answer
 from flowview_async.errors import (
     AuthenticationError,
     BackendUnavailableError,
     ConfigurationError,
-    FlowViewError,
     GraphQLQueryError,
     MalformedResponseError,
     QueryValidationError,
+    RequestTimeoutError,
 )
 
-__all__ = ["Retryable", "interpret"]
+__all__ = ["interpret", "transport_failure"]
 
 _AUTH_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "FORBIDDEN", "AUTHORIZATION_ERROR"})
 _VALIDATION_CODES = frozenset({"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"})
 _CREDENTIALS_HINT = "Check PREFECT__CLOUD__API_KEY / api_key= (or `prefect auth login`) and the tenant id."
-
-
-class Retryable(Exception):
-    """An attempt failed in a way worth retrying; carries the error to raise if none is left."""
-
-    def __init__(self, final: FlowViewError, retry_after: float | None = None) -> None:
-        super().__init__(str(final))
-        self.final = final
-        self.retry_after = retry_after
 
 
 def _json(body: bytes) -> Any:
@@ -118,3 +110,14 @@ def _graphql_errors(body: Mapping[str, Any], errors: Any, *, op: str, where: str
     more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
     msg = f"{op}: the backend answered with GraphQL errors: {first}{more}"
     return error_class(msg, errors=errors, status=status, operation_name=op, data=body.get("data"))
+
+
+def transport_failure(error: BaseException, *, op: str, where: str, limit: float) -> Retryable:
+    """A request that got no answer: timed out, refused, reset, or cut short. Always retried."""
+    if isinstance(error, TimeoutError):  # asyncio.TimeoutError is TimeoutError from 3.11
+        msg = (f"{op}: {where} did not answer within {limit:.1f}s. Is the backend overloaded? "
+               "Raise Client(timeout=...) or retry later.")
+        return Retryable(RequestTimeoutError(msg))
+    msg = (f"{op}: could not reach {where} ({type(error).__name__}: {error}). Check that the "
+           "backend is running and api_url is right.")
+    return Retryable(BackendUnavailableError(msg))

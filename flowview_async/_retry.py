@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-from flowview_async.errors import InvalidArgumentError
+from flowview_async.errors import BackendUnavailableError, FlowViewError, InvalidArgumentError
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "Retryable", "parse_retry_after", "with_retries"]
+
+T = TypeVar("T")
+logger = logging.getLogger("flowview_async")
+
+
+class Retryable(Exception):
+    """An attempt failed in a way worth retrying; carries the error to raise if none is left."""
+
+    def __init__(self, final: FlowViewError, retry_after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.retry_after = retry_after
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -107,3 +121,28 @@ class RetryPolicy:
     def none(cls) -> RetryPolicy:
         """A policy that never retries."""
         return cls(attempts=1)
+
+
+async def with_retries(policy: RetryPolicy, attempt: Callable[[float], Awaitable[T]], *,
+                       timeout: float, sleep: Callable[[float], Awaitable[None]],
+                       name: str | None) -> T:
+    """Run ``attempt(seconds_it_may_take)`` until it returns, retrying on :class:`Retryable`
+    within ``policy``; the last attempt's error is raised as itself (with its cause)."""
+    clock = policy.clock or asyncio.get_running_loop().time
+    wait_for = policy.sleep or sleep
+    deadline = clock() + policy.deadline
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt(min(timeout, deadline - clock()))
+        except Retryable as failure:
+            final = failure.final
+            wait = policy.delay(tries, retry_after=failure.retry_after)
+            if tries >= policy.attempts or clock() + wait >= deadline:
+                if isinstance(final, BackendUnavailableError):
+                    final.attempts = tries
+                raise final from failure.__cause__
+            logger.debug("retrying %s after attempt %d failed (%s); waiting %.2fs",
+                         name or "<anonymous>", tries, final, wait)
+            await wait_for(wait)

@@ -8,9 +8,11 @@ text, so a query the views send thousands of times is validated once per schema.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -31,7 +33,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from flowview_async.errors import QueryValidationError
+from flowview_async.errors import AuthenticationError, FlowViewError, QueryValidationError
 
 SCHEMA_RESOURCE = "prefect_server_schema.graphql"
 
@@ -44,6 +46,7 @@ __all__ = [
     "is_mutation",
     "parse_and_validate",
     "parse_document",
+    "read_server_schema",
     "schema",
     "schema_hash",
     "schema_sdl",
@@ -51,6 +54,8 @@ __all__ = [
 
 # Without descriptions: a smaller answer, and all validation needs.
 INTROSPECTION_QUERY = get_introspection_query(descriptions=False)
+INTROSPECTION_OPERATION = "IntrospectionQuery"
+logger = logging.getLogger("flowview_async")
 
 
 @functools.cache
@@ -152,6 +157,30 @@ def from_introspection(data: Mapping[str, Any]) -> Validator:
         TypeError, ValueError, GraphQLError: the answer does not describe a schema.
     """
     return Validator(build_client_schema(data), "the server's schema (read by introspection)")  # type: ignore[arg-type]
+
+
+async def read_server_schema(
+    send: Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]],
+) -> Validator:
+    """The validator of the server's own schema, read with one introspection request through
+    ``send(payload, operation_name)``; the bundled one if the server refuses introspection,
+    cannot answer it within the retries, or answers something that is not a schema. Only refused
+    credentials are raised: the caller's own request would be refused the same way."""
+    payload = {"query": INTROSPECTION_QUERY, "operationName": INTROSPECTION_OPERATION}
+    try:
+        data = await send(payload, INTROSPECTION_OPERATION)
+    except AuthenticationError:
+        raise
+    except FlowViewError as failed:
+        logger.info("no schema from the server by introspection (%s); validating against the "
+                    "bundled schema", failed)
+        return bundled_validator()
+    try:
+        return await asyncio.to_thread(from_introspection, data)
+    except Exception as odd:
+        logger.info("the server's introspection answer is not a schema (%s); using the bundled "
+                    "schema", odd)
+        return bundled_validator()
 
 
 def parse_and_validate(document: str) -> DocumentNode:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import functools
 import json
 import logging
 import os
@@ -30,23 +29,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from graphql import OperationDefinitionNode, print_ast
 
-from flowview_async import _schema
+from flowview_async import _documents, _schema
 from flowview_async._concurrency import timeout as time_limit
-from flowview_async._errors_mapping import Retryable, interpret
-from flowview_async._retry import RetryPolicy
+from flowview_async._errors_mapping import interpret, transport_failure
+from flowview_async._retry import RetryPolicy, with_retries
 from flowview_async._settings import Settings, check_url, resolve_settings
 from flowview_async._transport import HttpTransport
 from flowview_async.errors import (
-    AuthenticationError,
-    BackendUnavailableError,
     ClientClosedError,
     FlowViewError,
     GraphQLQueryError,
     InvalidArgumentError,
-    QueryValidationError,
-    RequestTimeoutError,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +52,6 @@ logger = logging.getLogger("flowview_async")
 
 DEFAULT_TIMEOUT = 15.0  # Prefect 1's cloud.request_timeout, when the settings do not say otherwise
 DEFAULT_MAX_CONCURRENCY = 8
-_INTROSPECTION = "IntrospectionQuery"
 _INTROSPECTION_TIMEOUT = 30.0
 
 
@@ -72,22 +65,6 @@ def _mask(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "<redacted>")
     return text
-
-
-def _operation_name(document: Any) -> str | None:
-    names = [
-        definition.name.value
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode) and definition.name is not None
-    ]
-    return names[0] if len(names) == 1 else None
-
-
-@functools.lru_cache(maxsize=512)
-def _printed(document: str) -> str:
-    """The text sent for a document: printed from its syntax tree, so that what goes on the wire
-    (and into cassettes) does not depend on the caller's whitespace."""
-    return print_ast(_schema.parse_document(document))
 
 
 def _positive_number(value: object) -> bool:
@@ -323,28 +300,12 @@ class Client:
             msg = f"validate must be True, False or None, got {validate!r}."
             raise InvalidArgumentError(msg)
         self._require_open()
-        values = self._check_variables(variables)
+        values = _documents.check_variables(variables)
         try:
-            if self._validate if validate is None else validate:
-                validator = await self._validator()
-                document = validator.validate(query)
-                name = operation_name or _operation_name(document)
-                _schema.check_variables(document, name, values, validator.schema)
-                text = _printed(query)
-            else:
-                try:
-                    document = _schema.parse_document(query)
-                    text = _printed(query)
-                except QueryValidationError:
-                    document, text = None, query  # sent as written: the server will judge it
-                name = operation_name or (_operation_name(document) if document else None)
-            mutation = document is not None and _schema.is_mutation(document, name)
-            payload: dict[str, Any] = {"query": text}
-            if name:
-                payload["operationName"] = name
-            if values:
-                payload["variables"] = values
-            return await self._send(payload, name, mutation=mutation)
+            checking = self._validate if validate is None else validate
+            validator = await self._validator() if checking else None
+            prepared = _documents.prepare(query, values, operation_name, validator)
+            return await self._send(prepared.payload, prepared.name, mutation=prepared.mutation)
         except FlowViewError as exc:
             self._scrub(exc)
             raise
@@ -363,26 +324,12 @@ class Client:
         return self._server_schema
 
     async def _read_server_schema(self) -> _schema.Validator:
-        """The server's schema; the bundled one (kept for the client's life) if the server
-        refuses introspection or cannot answer it within the retries. Only refused credentials
-        are raised: the caller's own request would be refused the same way."""
-        payload = {"query": _schema.INTROSPECTION_QUERY, "operationName": _INTROSPECTION}
-        try:
+        async def send(payload: dict[str, Any], name: str) -> dict[str, Any]:
             # The answer is large (~100 KB) and asked once: not held to the per-request timeout.
-            data = await self._send(payload, _INTROSPECTION, mutation=False,
+            return await self._send(payload, name, mutation=False,
                                     timeout=max(self._request_timeout(), _INTROSPECTION_TIMEOUT))
-        except AuthenticationError:
-            raise
-        except FlowViewError as failed:
-            logger.info("no schema from the server by introspection (%s); validating against "
-                        "the bundled schema", failed)
-            return _schema.bundled_validator()
-        try:
-            return await asyncio.to_thread(_schema.from_introspection, data)
-        except Exception as odd:
-            logger.info("the server's introspection answer is not a schema (%s); using the "
-                        "bundled schema", odd)
-            return _schema.bundled_validator()
+
+        return await _schema.read_server_schema(send)
 
     def _scrub(self, error: BaseException) -> None:
         """Mask this client's credentials in an error and its causes: a server may echo the
@@ -415,44 +362,15 @@ class Client:
             raise ClientClosedError(msg)
         return self._transport
 
-    @staticmethod
-    def _check_variables(variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if variables is None:
-            return None
-        if not isinstance(variables, Mapping):
-            msg = f"variables must be a mapping of names to values, got {type(variables).__name__}."
-            raise InvalidArgumentError(msg)
-        try:
-            # Round-trip through JSON so that what we send is exactly what a cassette stores.
-            return dict(json.loads(json.dumps(dict(variables))))
-        except (TypeError, ValueError) as exc:
-            msg = f"variables must be JSON values (str, int, float, bool, None, lists, dicts): {exc}"
-            raise InvalidArgumentError(msg) from exc
-
     async def _send(self, payload: Mapping[str, Any], name: str | None, *, mutation: bool,
                     timeout: float | None = None) -> dict[str, Any]:
         """Send with retries within the policy's deadline; the ``data`` of the answer."""
-        policy = self._retry
-        clock = policy.clock or asyncio.get_running_loop().time
-        sleep = policy.sleep or self.sleep
-        deadline = clock() + policy.deadline
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - clock()
-            try:
-                limit = min(timeout or self._request_timeout(), remaining)
-                return await self._attempt(payload, name, mutation, limit)
-            except Retryable as failure:
-                final = failure.final
-                wait = policy.delay(attempt, retry_after=failure.retry_after)
-                if attempt >= policy.attempts or clock() + wait >= deadline:
-                    if isinstance(final, BackendUnavailableError):
-                        final.attempts = attempt
-                    raise final from failure.__cause__
-                logger.debug("retrying %s after attempt %d failed (%s); waiting %.2fs",
-                             name or "<anonymous>", attempt, final, wait)
-                await sleep(wait)
+
+        async def attempt(limit: float) -> dict[str, Any]:
+            return await self._attempt(payload, name, mutation, limit)
+
+        return await with_retries(self._retry, attempt, timeout=timeout or self._request_timeout(),
+                                  sleep=self.sleep, name=name)
 
     async def _attempt(self, payload: Mapping[str, Any], name: str | None, mutation: bool,
                        limit: float) -> dict[str, Any]:
@@ -469,14 +387,8 @@ class Client:
                 status = answer.status
         except FlowViewError:
             raise  # cassette misses and our own errors pass through untouched, never retried
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            msg = (f"{op}: {where} did not answer within {limit:.1f}s. Is the backend "
-                   "overloaded? Raise Client(timeout=...) or retry later.")
-            raise Retryable(RequestTimeoutError(msg)) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            msg = (f"{op}: could not reach {where} ({type(exc).__name__}: {exc}). "
-                   "Check that the backend is running and api_url is right.")
-            raise Retryable(BackendUnavailableError(msg)) from exc
+        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise transport_failure(exc, op=op, where=where, limit=limit) from exc
         finally:
             # One line per attempt for `--debug`: the operation, the HTTP status and the time,
             # never the URL, headers, variables or body (where secrets would be).
