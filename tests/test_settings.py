@@ -121,3 +121,53 @@ def test_unreadable_config_file_is_a_configuration_error(tmp_path: Path) -> None
     (tmp_path / ".prefect" / "config.toml").write_text("backend = [unclosed\n")
     with pytest.raises(ConfigurationError, match=r"config\.toml"):
         resolve_settings(environ={}, home=tmp_path)
+
+
+# --- the client: bad URLs are configuration errors, proxies come from the environment -----------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999", "ftp://h", "localhost:4200",
+                                 "http://:80"])
+def test_a_bad_api_url_is_a_configuration_error_at_once(url: str) -> None:
+    from flowview_async import Client
+
+    with pytest.raises(ConfigurationError) as caught:
+        Client(url)
+    assert type(caught.value) is ConfigurationError
+    assert url in str(caught.value)
+
+
+async def test_proxy_settings_of_the_environment_are_honoured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY sends the request through the proxy (as Prefect 1's requests session does);
+    NO_PROXY exempts a host."""
+    from aiohttp import web
+
+    from flowview_async import Client
+
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)  # absolute through a proxy, a bare path when direct
+        return web.json_response({"data": {"flow_run": []}})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        async with Client("http://prefect.invalid:4200/graphql", introspect=False) as client:
+            assert await client.execute("query { flow_run(limit: 1) { id } }") == {"flow_run": []}
+        assert seen == ["http://prefect.invalid:4200/graphql"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with Client(f"http://127.0.0.1:{port}/direct", introspect=False) as client:
+            await client.execute("query { flow_run(limit: 1) { id } }")
+        assert seen[-1] == "/direct"
+    finally:
+        await runner.cleanup()
