@@ -77,6 +77,7 @@ class SoakReport:
     untyped: list[str] = attrs.field(factory=list)
     hangs: int = 0
     typed: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    typed_samples: list[str] = attrs.field(factory=list)
     pending_tasks: int = 0
     unclosed: int = 0
     server_connections_left: int = 0
@@ -168,10 +169,12 @@ async def run_soak(inspections: int, *, concurrency: int = 8, fault_rate: float 
                     async with timeout(HANG_GUARD):
                         got = await inspect_flow_run(flow_run_id, client=client,
                                                      page_size=PAGE_SIZE)
+                except FlowViewError as error:  # before TimeoutError: RequestTimeoutError is one
+                    report.typed[type(error).__name__] += 1
+                    if len(report.typed_samples) < 5:
+                        report.typed_samples.append(f"{type(error).__name__}: {error}")
                 except TimeoutError:
                     report.hangs += 1
-                except FlowViewError as error:
-                    report.typed[type(error).__name__] += 1
                 except Exception as error:
                     report.untyped.append(f"{type(error).__name__}: {error}")
                 else:
@@ -218,6 +221,8 @@ def print_report(report: SoakReport, fault_rate: float) -> None:
           f"fault plan {fault_rate:.0%} ({fault_spec(fault_rate)}), {report.seconds:.1f} s")
     print(f"correct: {report.correct} ({report.correct_share:.2%})")
     print(f"typed errors: {dict(report.typed) or 'none'}")
+    for sample in report.typed_samples:
+        print(f"  e.g. {sample[:300]}")
     print(f"wrong results: {report.wrong}; untyped errors: {len(report.untyped)}; "
           f"hangs: {report.hangs}")
     print(f"statuses served: {dict(sorted(report.faults_served.items()))} "
