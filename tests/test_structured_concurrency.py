@@ -146,3 +146,41 @@ async def test_every_cancel_is_honoured() -> None:
         assert honoured + finished == tries
         assert honoured > tries // 2  # most cancels land mid-call
         assert (await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)).flow_run.flow_run_id
+
+
+@pytest.mark.parametrize("helper", ["gather", "_gather_310"])
+async def test_both_implementations_keep_the_same_contract(helper: str) -> None:
+    """The 3.10 equivalent is plain asyncio, so it is checked here on any Python."""
+    from flowview_async import _concurrency
+
+    run: Any = (_concurrency.gather if helper == "gather"
+                else lambda *aws: _concurrency._gather_310(aws))
+    ended: list[str] = []
+    started = asyncio.Event()
+
+    async def sibling() -> None:
+        try:
+            started.set()
+            await asyncio.sleep(3600)
+        finally:
+            ended.append("sibling")
+
+    async def failing() -> None:
+        await started.wait()
+        raise GraphQLQueryError("first")
+
+    with pytest.raises(GraphQLQueryError, match="first"):
+        await run(sibling(), failing())
+    assert ended == ["sibling"]
+    assert tasks_of_ours() == []
+    # Cancelling the caller cancels and awaits the children too.
+    ended.clear()
+    started.clear()
+    outer = asyncio.create_task(run(sibling(), sibling()))
+    await started.wait()
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert ended == ["sibling", "sibling"]
+    assert tasks_of_ours() == []
+    assert await run(asyncio.sleep(0, 1), asyncio.sleep(0, 2)) == [1, 2]
