@@ -28,6 +28,7 @@ import attrs
 from yarl import URL
 
 from flowview_async._prefect_config import load_prefect_config, read_toml
+from flowview_async._test_defaults import current_test_defaults
 from flowview_async.errors import ConfigurationError
 
 DEFAULT_SERVER_ENDPOINT = "http://localhost:4200"
@@ -112,6 +113,12 @@ def _timeout(value: Any) -> float | None:
     return None
 
 
+def _test_backend_url() -> str | None:
+    """Inside a test using the pytest plugin's backend or client: that URL (see _test_defaults)."""
+    defaults = current_test_defaults()
+    return defaults.api_url if defaults is not None else None
+
+
 def resolve_settings(
     *,
     api_url: str | None = None,
@@ -130,6 +137,8 @@ def resolve_settings(
         ConfigurationError: a setting is malformed or a settings file cannot be read.
     """
     env = os.environ if environ is None else environ
+    if api_url is None:
+        api_url = _test_backend_url()
     home_dir = home if home is not None else Path(env.get("HOME") or Path.home())
     config = load_prefect_config(env, home_dir)
     cloud = config.get("cloud") if isinstance(config.get("cloud"), dict) else {}

@@ -35,6 +35,7 @@ from flowview_async._concurrency import timeout as time_limit
 from flowview_async._errors_mapping import interpret, transport_failure
 from flowview_async._retry import RetryPolicy, with_retries
 from flowview_async._settings import Settings, check_url, resolve_settings
+from flowview_async._test_defaults import current_test_defaults
 from flowview_async._transport import HttpTransport
 from flowview_async.errors import (
     ClientClosedError,
@@ -153,6 +154,7 @@ class Client:
         self._record_mode = record_mode
         self._repeat = repeat
         self._recorder: Recorder | None = recorder
+        self._shares_recorder = False  # a test's recorder, closed by the test, not by this client
         self._settings: Settings | None = None
         self._state = _State.UNOPENED
         self._transport: HttpTransport | None = None
@@ -202,6 +204,7 @@ class Client:
         # Building the schema from the 110 KB SDL takes a few hundred ms: keep it off the loop.
         await asyncio.to_thread(_schema.bundled_validator)
         secrets = tuple(s for s in (self._settings.api_key, self._settings.tenant_id) if s)
+        self._adopt_test_recorder()
         if self._cassette is not None:
             from flowview_async.recording import Recorder
 
@@ -217,6 +220,16 @@ class Client:
                                         middlewares=middlewares)
         await self._transport.open()
 
+    def _adopt_test_recorder(self) -> None:
+        """Inside a test with a cassette, ``Client()`` with no arguments records and replays
+        through the test's recorder (see :mod:`flowview_async._test_defaults`)."""
+        if self._recorder is not None or self._cassette is not None or self._requested_url:
+            return
+        defaults = current_test_defaults()
+        if defaults is not None and defaults.recorder is not None:
+            self._recorder = defaults.recorder
+            self._shares_recorder = True
+
     async def aclose(self) -> None:
         """Close the connection pool and save the cassette, if any. Safe to call twice."""
         if self._state is _State.CLOSED:
@@ -227,7 +240,7 @@ class Client:
             if transport is not None:
                 await transport.close()
         finally:
-            if self._recorder is not None:
+            if self._recorder is not None and not self._shares_recorder:
                 await self._recorder.close()
 
     # --- properties ------------------------------------------------------------------------------
