@@ -23,7 +23,7 @@ The tree, so that ``except`` clauses can be as broad or as narrow as a caller ne
     ├── WatchTimeoutError (TimeoutError)    a watched run did not finish within ``max_duration``
     ├── ResultError                         a task run result that cannot be read here
     ├── FixtureError (ValueError)           the local backend refused a fixture file
-    ├── HarnessRunError                     the test harness could not register or run a Prefect 1 flow
+    ├── PrefectProcessError (RuntimeError)  a real Prefect 1 process (CLI, agent, harness run) failed
     └── RecordingError                      record/replay: the cassette side
         ├── CassetteFormatError             corrupt, truncated, foreign or unsafe cassette file
         ├── CassetteMismatchError           a replayed request has no recorded answer
@@ -56,11 +56,11 @@ __all__ = [
     "FlowRunNotFoundError",
     "FlowViewError",
     "GraphQLQueryError",
-    "HarnessRunError",
     "ImmutableViewError",
     "InvalidArgumentError",
     "MalformedResponseError",
     "NotFoundError",
+    "PrefectProcessError",
     "QueryValidationError",
     "RecordingError",
     "RequestTimeoutError",
@@ -216,8 +216,9 @@ class FixtureError(FlowViewError, ValueError):
     """The local backend refused a fixture: the message names the table, row and column."""
 
 
-class HarnessRunError(FlowViewError):
-    """The test harness could not register or run a user's Prefect 1 flow (its output says why)."""
+class PrefectProcessError(FlowViewError, RuntimeError):
+    """A real Prefect 1 process (CLI, agent, or a flow run started by the test harness) failed or
+    hung; the message names the command and ends with its output."""
 
 
 # --- record and replay ---------------------------------------------------------------------------

@@ -117,8 +117,14 @@ async def _serve_until_stopped(
             loop.add_signal_handler(signum, stop, signum)
     try:
         async with backend:
-            counts = await backend.load(fixture)
-            click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
+            kept = await backend.database.row_count()
+            if kept:
+                # A reopened --db file keeps what was written to it; loading the fixture again
+                # would clash with its own rows.
+                click.echo(f"Kept {kept} rows already in the database; fixture not loaded.", err=True)
+            else:
+                counts = await backend.load(fixture)
+                click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
             if synthetic is not None and not await _generate(backend, synthetic, seed, stopped):
                 click.echo("Stopped while generating synthetic data; nothing was served.", err=True)
                 return _INTERRUPTED if received[0] == signal.SIGINT else 0

@@ -46,6 +46,7 @@ from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, Handler, apply_fault, reset_connection
 from flowview_async.server.resolvers import RequestContext, attach_resolvers, field_resolver
 from flowview_async.server.schema import build_server_schema
+from flowview_async.server.writes import PREFECT_HEADERS, prefect_headers
 
 GRAPHQL_PATHS = ("/", "/graphql", "/graphql/")
 HEALTH_PATH = "/.well-known/apollo/server-health"
@@ -219,9 +220,7 @@ def _checked_document(schema: GraphQLSchema, query: str) -> DocumentNode | tuple
     return document
 
 
-async def run_graphql(
-    schema: GraphQLSchema, database: Database, payload: Payload, headers: Mapping[str, str] | None = None
-) -> web.Response:
+async def run_graphql(schema: GraphQLSchema, database: Database, payload: Payload) -> web.Response:
     """Parse, validate and execute one payload; HTTP status and body as Apollo would send them."""
     checked = _checked_document(schema, payload.query)
     if not isinstance(checked, DocumentNode):
@@ -251,7 +250,7 @@ async def run_graphql(
         document,
         variable_values=payload.variables,
         operation_name=payload.operation_name,
-        context_value=RequestContext(database, payload.variables or {}, dict(headers or {})),
+        context_value=RequestContext(database, payload.variables or {}),
         field_resolver=field_resolver,
     )
     if isawaitable(result):
@@ -286,9 +285,9 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     payload = await payload_of(request)
     if payload.error is not None:
         return payload.error
-    # Prefect's Python service sees only the x-prefect-* headers Apollo forwards (agent id...).
-    prefect_headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("x-prefect")}
-    return await run_graphql(request.app[SCHEMA_KEY], request.app[DATABASE_KEY], payload, prefect_headers)
+    # Mutations see the x-prefect-* headers (the agent id), as Prefect's Python service does.
+    PREFECT_HEADERS.set(prefect_headers(request.headers))
+    return await run_graphql(request.app[SCHEMA_KEY], request.app[DATABASE_KEY], payload)
 
 
 async def health_handler(_request: web.Request) -> web.StreamResponse:
@@ -370,7 +369,11 @@ def create_app(
 ) -> web.Application:
     """The backend's aiohttp application over an opened ``database``."""
     schema = served_schema()
-    app = web.Application(middlewares=[traffic_middleware, fault_middleware])
+    # Prefect 1.4.1's log handler ships batches of up to ~4 MB (Apollo takes 5 MB): a smaller
+    # body limit would lose log batches.
+    app = web.Application(
+        middlewares=[traffic_middleware, fault_middleware], client_max_size=16 * 1024 * 1024
+    )
     app[DATABASE_KEY] = database
     app[SCHEMA_KEY] = schema
     app[TRAFFIC_KEY] = traffic if traffic is not None else Traffic()

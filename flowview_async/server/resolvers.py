@@ -84,8 +84,6 @@ class RequestContext:
 
     database: Database
     raw_variables: Mapping[str, Any]
-    # The request's x-prefect-* headers (lower-case names): agents identify themselves by them.
-    headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 def field_resolver(source: Any, info: Info, **_: Any) -> Any:
@@ -230,7 +228,7 @@ async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
         SELECT min(c.start_time), max(c.end_time), c.state, count(*)
         FROM task_run AS p JOIN task_run AS c
           ON c.flow_run_id = p.flow_run_id AND c.task_id = p.task_id AND c.map_index != -1
-        WHERE p.id = :id GROUP BY c.state
+        WHERE p.id = :id AND p.map_index < 0 GROUP BY c.state
         """,
         {"id": run_id},
     )

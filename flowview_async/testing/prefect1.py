@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flowview_async.errors import ConfigurationError, HarnessRunError, InvalidArgumentError
+from flowview_async.errors import ConfigurationError, InvalidArgumentError, PrefectProcessError
 
 __all__ = ["ENV_PREFECT1_PYTHON", "prefect1_python", "run_prefect1_flow"]
 
@@ -134,7 +134,7 @@ async def run_prefect1_flow(
     lines = output.strip().splitlines()
     if process.returncode != 0 or not lines:
         detail = (stderr.decode("utf-8", errors="replace") + output)[-_TAIL:]
-        raise HarnessRunError(
+        raise PrefectProcessError(
             f"Prefect 1 could not register or run {path.name}:{attribute} against the test backend "
             f"(exit {process.returncode}). Its output ends with:\n{detail}")
     return str(json.loads(lines[-1])["flow_run_id"])

@@ -8,9 +8,10 @@ at or before the latest auto-scheduled run are skipped, unless the clock gives p
 labels (then the key also hashes those, and runs at the same time with different parameters are
 allowed). Created runs are marked ``auto_scheduled``.
 
-:func:`schedule_flow_runs` is that per-flow step on an open connection, so the writes'
-``set_schedule_active`` can call it inside its own transaction; :func:`run_scheduler_once` is one
-visit of the service.
+:func:`schedule_flow_runs` is that per-flow step inside a write transaction, so the writes'
+``set_schedule_active`` calls it too (turning a schedule on creates its next runs at once); runs
+are created by the writes' ``create_flow_run_row``, the one place a flow run is made.
+:func:`run_scheduler_once` is one visit of the service.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from typing import Any
 
 from flowview_async.server.database import Database
 from flowview_async.server.services.clocks import ClockEvent, UnsupportedSchedule, event_key_time, next_events
-from flowview_async.server.services.runs import create_scheduled_run
-from flowview_async.server.values import format_timestamp, parse_timestamp
+from flowview_async.server.values import format_timestamp, parse_timestamp, utc_now
+from flowview_async.server.writes._core import Tx, WriteError
+from flowview_async.server.writes.runs import create_flow_run_row
 
-__all__ = ["DEFAULT_MAX_RUNS", "run_scheduler_once", "schedule_flow_runs"]
+__all__ = ["DEFAULT_MAX_RUNS", "run_scheduler_once", "schedule_flow_runs", "schedule_now"]
 
 logger = logging.getLogger("flowview_async.server.services.scheduler")
 
@@ -50,14 +52,14 @@ def _idempotency_key(event: ClockEvent) -> str:
 
 
 def schedule_flow_runs(
-    connection: sqlite3.Connection, flow_id: str, *, now: dt.datetime, max_runs: int = DEFAULT_MAX_RUNS
+    tx: Tx, flow_id: str, *, now: dt.datetime, max_runs: int = DEFAULT_MAX_RUNS
 ) -> list[str]:
     """Create the next ``max_runs`` scheduled runs of one flow; the ids of the runs it stands for.
 
     Nothing happens for a flow that is missing, archived, inactive or without a schedule. Raises
     :class:`UnsupportedSchedule` for a schedule the local backend cannot compute.
     """
-    row = connection.execute(
+    row = tx.connection.execute(
         "SELECT f.schedule, g.schedule FROM flow AS f JOIN flow_group AS g ON g.id = f.flow_group_id "
         "WHERE f.id = ? AND f.is_schedule_active = 1 AND f.archived = 0 "
         "AND (f.schedule IS NOT NULL OR g.schedule IS NOT NULL)",
@@ -68,7 +70,7 @@ def schedule_flow_runs(
     schedule = json.loads(row[1] if row[1] is not None else row[0])
     if not isinstance(schedule, dict):
         raise UnsupportedSchedule(f"the schedule of flow {flow_id} is not an object")
-    (latest,) = connection.execute(
+    (latest,) = tx.connection.execute(
         "SELECT max(scheduled_start_time) FROM flow_run WHERE flow_id = ? AND auto_scheduled = 1",
         (flow_id,),
     ).fetchone()
@@ -78,9 +80,9 @@ def schedule_flow_runs(
         if not (event.parameter_defaults or event.labels is not None) and event.start_time <= last_scheduled:
             continue  # already scheduled on an earlier visit
         run_ids.append(
-            create_scheduled_run(
-                connection,
-                flow_id,
+            create_flow_run_row(
+                tx,
+                flow_id=flow_id,
                 scheduled_start_time=format_timestamp(event.start_time),
                 parameters=event.parameter_defaults,
                 labels=event.labels,
@@ -89,14 +91,33 @@ def schedule_flow_runs(
         )
     if run_ids:
         marks = ", ".join("?" for _ in run_ids)
-        connection.execute(f"UPDATE flow_run SET auto_scheduled = 1 WHERE id IN ({marks})", run_ids)
+        tx.connection.execute(f"UPDATE flow_run SET auto_scheduled = 1 WHERE id IN ({marks})", run_ids)
     return run_ids
+
+
+def schedule_now(tx: Tx, flow_id: str) -> list[str]:
+    """:func:`schedule_flow_runs` at the transaction's time, for ``set_schedule_active``.
+
+    A schedule the local backend cannot compute is logged and creates nothing, as Prefect Server
+    does with a schedule it cannot deserialize; the schedule is still turned on.
+    """
+    try:
+        return schedule_flow_runs(tx, flow_id, now=parse_timestamp(tx.now))
+    except UnsupportedSchedule as error:
+        logger.error("cannot schedule flow %s: %s", flow_id, error)
+        return []
+
+
+def _schedule_in(
+    connection: sqlite3.Connection, *, flow_id: str, now: dt.datetime, max_runs: int
+) -> list[str]:
+    return schedule_flow_runs(Tx(connection, utc_now()), flow_id, now=now, max_runs=max_runs)
 
 
 async def run_scheduler_once(
     database: Database, *, now: dt.datetime | None = None, max_runs: int = DEFAULT_MAX_RUNS
 ) -> int:
-    """One visit of every schedulable flow (each flow its own transaction); runs created or kept."""
+    """One visit of every schedulable flow (each flow its own transaction); the runs it scheduled."""
     moment = now or dt.datetime.now(dt.timezone.utc)
     scheduled = 0
     offset = 0
@@ -112,9 +133,9 @@ async def run_scheduler_once(
         for (flow_id,) in rows:
             try:
                 run_ids = await database.transaction(
-                    functools.partial(schedule_flow_runs, flow_id=flow_id, now=moment, max_runs=max_runs)
+                    functools.partial(_schedule_in, flow_id=flow_id, now=moment, max_runs=max_runs)
                 )
-            except (UnsupportedSchedule, ValueError) as error:
+            except (UnsupportedSchedule, WriteError, ValueError) as error:
                 # One flow's bad schedule must not stop the others (Prefect Server logs and goes on).
                 logger.error("cannot schedule flow %s: %s", flow_id, error)
                 continue

@@ -10,9 +10,10 @@ handles them.
 * Runs of a flow group whose settings say ``heartbeat_enabled: false`` are left alone; so are runs
   with no heartbeat at all (SQL's NULL is never older than anything, as in Postgres).
 
-Each change is a state row (the run's columns follow, like any state change) and an ERROR log line
-on the run, named ``ZombieKiller.TaskRun`` / ``ZombieKiller.FlowRun``. At most 5,000 of each per visit,
-the most recently updated first.
+Each change goes through the writes' ``set_task_run_state`` / ``set_flow_run_state`` (a state row,
+the run's columns following) and ``write_run_logs`` (an ERROR log line on the run, named
+``ZombieKiller.TaskRun`` / ``ZombieKiller.FlowRun``). At most 5,000 of each per visit, the most
+recently updated first.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import sqlite3
-import uuid
 from typing import Any
 
 from flowview_async.server.database import Database
-from flowview_async.server.states import append_state, serialized_state
+from flowview_async.server.states import serialized_state
 from flowview_async.server.values import format_timestamp
+from flowview_async.server.writes._core import Tx
+from flowview_async.server.writes.logs import write_run_logs
+from flowview_async.server.writes.states import set_flow_run_state, set_task_run_state
 
 __all__ = ["DEFAULT_HEARTBEAT_TIMEOUT_S", "run_zombie_killer_once"]
 
@@ -59,21 +61,16 @@ def interval_seconds(value: Any) -> float:
     return days * 86400 + int(match["h"]) * 3600 + int(match["m"]) * 60 + float(match["s"])
 
 
-def _log(connection: sqlite3.Connection, tenant_id: Any, flow_run_id: str, task_run_id: str | None,
-         name: str, message: str, moment: str) -> None:
-    connection.execute(
-        "INSERT INTO log (id, tenant_id, flow_run_id, task_run_id, timestamp, name, level, message, "
-        "info, is_loaded_from_archive, created, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'ERROR', ?, NULL, 0, ?, ?)",
-        (str(uuid.uuid4()), tenant_id, flow_run_id, task_run_id, moment, name, message, moment, moment),
-    )
+def _log(tx: Tx, flow_run_id: str, task_run_id: str | None, name: str, message: str) -> None:
+    line = {"flow_run_id": flow_run_id, "task_run_id": task_run_id, "timestamp": tx.now, "name": name,
+            "level": "ERROR", "message": message}
+    write_run_logs(tx, {"logs": [line]})
 
 
-def reap_zombie_task_runs(connection: sqlite3.Connection, *, cutoff: dt.datetime, now: dt.datetime) -> int:
+def reap_zombie_task_runs(tx: Tx, *, cutoff: dt.datetime, now: dt.datetime) -> int:
     """Retry or fail the zombie task runs; how many were handled."""
-    moment = format_timestamp(now)
-    rows = connection.execute(
-        "SELECT tr.id, tr.flow_run_id, tr.tenant_id, tr.name, fr.state, t.max_retries, t.retry_delay, "
+    rows = tx.connection.execute(
+        "SELECT tr.id, tr.flow_run_id, tr.name, fr.state, t.max_retries, t.retry_delay, "
         "(SELECT count(*) FROM task_run_state AS s WHERE s.task_run_id = tr.id AND s.state = 'Retrying') "
         "FROM task_run AS tr JOIN flow_run AS fr ON fr.id = tr.flow_run_id "
         "JOIN task AS t ON t.id = tr.task_id JOIN flow AS f ON f.id = t.flow_id "
@@ -82,7 +79,7 @@ def reap_zombie_task_runs(connection: sqlite3.Connection, *, cutoff: dt.datetime
         "ORDER BY tr.updated DESC LIMIT ?",
         (format_timestamp(cutoff), _LIMIT),
     ).fetchall()
-    for task_run_id, flow_run_id, tenant_id, name, flow_state, max_retries, retry_delay, retries in rows:
+    for task_run_id, flow_run_id, name, flow_state, max_retries, retry_delay, retries in rows:
         if flow_state == "Running" and retries < (max_retries or 0):
             message = (
                 "No heartbeat detected from the remote task; retrying the run. "
@@ -97,28 +94,24 @@ def reap_zombie_task_runs(connection: sqlite3.Connection, *, cutoff: dt.datetime
                 f"task run {task_run_id} ({name}) as failed."
             )
             state = serialized_state("Failed", message)
-        append_state(connection, "task_run", task_run_id, state, moment, str(uuid.uuid4()))
-        _log(connection, tenant_id, flow_run_id, task_run_id, "ZombieKiller.TaskRun", message, moment)
+        set_task_run_state(tx, task_run_id, state)
+        _log(tx, flow_run_id, task_run_id, "ZombieKiller.TaskRun", message)
     return len(rows)
 
 
-def reap_zombie_cancelling_flow_runs(
-    connection: sqlite3.Connection, *, cutoff: dt.datetime, now: dt.datetime
-) -> int:
+def reap_zombie_cancelling_flow_runs(tx: Tx, *, cutoff: dt.datetime) -> int:
     """Fail the flow runs stuck in Cancelling; how many were handled."""
-    moment = format_timestamp(now)
-    rows = connection.execute(
-        "SELECT fr.id, fr.tenant_id FROM flow_run AS fr JOIN flow AS f ON f.id = fr.flow_id "
+    rows = tx.connection.execute(
+        "SELECT fr.id FROM flow_run AS fr JOIN flow AS f ON f.id = fr.flow_id "
         "JOIN flow_group AS g ON g.id = f.flow_group_id "
         f"WHERE fr.state = 'Cancelling' AND fr.heartbeat <= ? AND {_HEARTBEAT_ON} "
         "ORDER BY fr.updated DESC LIMIT ?",
         (format_timestamp(cutoff), _LIMIT),
     ).fetchall()
     message = "No heartbeat detected from the flow run; marking the run as failed."
-    for flow_run_id, tenant_id in rows:
-        append_state(connection, "flow_run", flow_run_id, serialized_state("Failed", message), moment,
-                     str(uuid.uuid4()))
-        _log(connection, tenant_id, flow_run_id, None, "ZombieKiller.FlowRun", message, moment)
+    for (flow_run_id,) in rows:
+        set_flow_run_state(tx, flow_run_id, serialized_state("Failed", message))
+        _log(tx, flow_run_id, None, "ZombieKiller.FlowRun", message)
     return len(rows)
 
 
@@ -131,9 +124,12 @@ async def run_zombie_killer_once(
     """One visit: zombie task runs first, then stuck Cancelling flow runs (one transaction each)."""
     moment = now or dt.datetime.now(dt.timezone.utc)
     cutoff = moment - dt.timedelta(seconds=heartbeat_timeout_s)
-    tasks = await database.transaction(lambda c: reap_zombie_task_runs(c, cutoff=cutoff, now=moment))
+    stamp = format_timestamp(moment)
+    tasks = await database.transaction(
+        lambda c: reap_zombie_task_runs(Tx(c, stamp), cutoff=cutoff, now=moment)
+    )
     flows = await database.transaction(
-        lambda c: reap_zombie_cancelling_flow_runs(c, cutoff=cutoff, now=moment)
+        lambda c: reap_zombie_cancelling_flow_runs(Tx(c, stamp), cutoff=cutoff)
     )
     if tasks:
         logger.info("Addressed %d zombie task runs.", tasks)

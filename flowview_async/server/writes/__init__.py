@@ -12,14 +12,31 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSchema
 
-from flowview_async.server.writes import agents, artifacts, flow_groups, flows, logs, projects, runs, states
-from flowview_async.server.writes._core import Write, WriteError, mutation_resolver
+from flowview_async.server.writes import (
+    agents,
+    artifacts,
+    flow_groups,
+    flows,
+    logs,
+    projects,
+    runs,
+    states,
+    tasks,
+)
+from flowview_async.server.writes._core import (
+    PREFECT_HEADERS,
+    Write,
+    WriteError,
+    mutation_resolver,
+    prefect_headers,
+)
 
-__all__ = ["WRITES", "WriteError", "attach_mutations"]
+__all__ = ["PREFECT_HEADERS", "WRITES", "WriteError", "attach_mutations", "prefect_headers"]
 
 WRITES: dict[str, Write] = {
     **projects.MUTATIONS,
     **flows.MUTATIONS,
+    **tasks.MUTATIONS,
     **flow_groups.MUTATIONS,
     **runs.MUTATIONS,
     **states.MUTATIONS,

@@ -8,6 +8,7 @@ get-or-create is atomic without locks, and an exception anywhere rolls the whole
 
 from __future__ import annotations
 
+import contextvars
 import json
 import sqlite3
 import uuid
@@ -147,6 +148,18 @@ def as_uuid(value: Any, message: str) -> str:
         raise WriteError(message) from None
 
 
+# The x-prefect-* headers of the request being served (set by the HTTP handler; the resolvers run
+# in the handler's task, so they see it). Apollo forwards only these to Prefect's Python service.
+PREFECT_HEADERS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "flowview_prefect_headers", default=None
+)
+
+
+def prefect_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The ``x-prefect-*`` headers among ``headers``, names in lower case."""
+    return {key.lower(): value for key, value in headers.items() if key.lower().startswith("x-prefect")}
+
+
 Write: TypeAlias = Callable[[Tx, dict[str, Any]], Any]
 
 
@@ -161,7 +174,7 @@ def mutation_resolver(write: Write) -> Callable[..., Any]:
 
     async def resolve(_root: Any, info: Info, input: dict[str, Any] | None = None) -> Any:
         context = info.context
-        headers: Mapping[str, str] = getattr(context, "headers", None) or {}
+        headers = PREFECT_HEADERS.get() or {}
         arguments = dict(input or {})
 
         def transaction(connection: sqlite3.Connection) -> Any:

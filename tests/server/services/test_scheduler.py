@@ -97,3 +97,21 @@ async def test_services_are_off_unless_asked(
         await asyncio.sleep(0)  # give a wrongly started service its chance
         await backend.database.run(lambda c: None)
         assert (await reader(reader_session, backend).data(RUNS))["flow_run"] == []
+
+
+async def test_turning_a_schedule_on_creates_its_next_runs_and_off_deletes_them(
+    reader_session: aiohttp.ClientSession,
+) -> None:
+    on = f"mutation {{ set_schedule_active(input: {{flow_id: \"{FLOW}\"}}) {{ success }} }}"
+    off = f"mutation {{ set_schedule_inactive(input: {{flow_id: \"{FLOW}\"}}) {{ success }} }}"
+    async with LocalBackend(world(schedule=hourly(), active=False)) as backend:
+        read = reader(reader_session, backend)
+        assert (await read.data(on))["set_schedule_active"]["success"] is True
+        runs = (await read.data(RUNS))["flow_run"]
+        assert len(runs) == 10
+        assert all(r["auto_scheduled"] and r["state"] == "Scheduled" for r in runs)
+        # The service's next visit finds them already there.
+        assert await run_scheduler_once(backend.database) == 0
+        assert len((await read.data(RUNS))["flow_run"]) == 10
+        assert (await read.data(off))["set_schedule_inactive"]["success"] is True
+        assert (await read.data(RUNS))["flow_run"] == []
