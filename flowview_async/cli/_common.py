@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -146,9 +146,34 @@ def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]
     (see :mod:`flowview_async.cli.exit_codes`); anything else is a bug and says so. ``--debug``
     adds the traceback.
     """
-    if options.debug:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("flowview_async").setLevel(logging.DEBUG)
+    with _debug_log(enabled=options.debug):
+        _run(options, body)
+
+
+@contextlib.contextmanager
+def _debug_log(*, enabled: bool) -> Iterator[None]:
+    """With ``--debug``, the SDK's debug lines (each request: operation, HTTP status, time;
+    retries) on stderr, through a handler of our own (whatever logging the host process set up)
+    that is removed again afterwards."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("flowview_async")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _run(options: CommonOptions, body: Callable[[Client], Awaitable[int]]) -> NoReturn:
 
     async def with_client() -> int:
         async with options.client() as client:

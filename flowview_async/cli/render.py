@@ -22,6 +22,7 @@ __all__ = [
     "log_line",
     "logs_table",
     "plain_log_line",
+    "run_header",
     "state_history_table",
     "state_text",
     "task_runs_table",
@@ -51,7 +52,8 @@ def state_history_table(states: Sequence[State]) -> Table:
     table.add_column("State")
     table.add_column("Message", overflow="fold")
     for state in states:
-        table.add_row(timestamp_text(state.timestamp), Text(state.name, style=state.color), state.message or "")
+        table.add_row(timestamp_text(state.timestamp), Text(state.name, style=state.color),
+                      state.message or "")
     return table
 
 
@@ -125,7 +127,8 @@ def logs_table(logs: Sequence[FlowRunLog], *, last: int, total: int | None = Non
     return Group(Text(title, style="italic"), *(log_line(log) for log in shown))
 
 
-def _run_header(flow_run: FlowRunView) -> Text:
+def run_header(flow_run: FlowRunView) -> Text:
+    """``Flow run NAME  ID``, its state, when it was last updated."""
     text = Text("Flow run ", style="bold")
     text.append(flow_run.name or "(no name)", style="bold cyan")
     text.append(f"  {flow_run.flow_run_id}\n")
@@ -140,7 +143,7 @@ def inspection(found: FlowRunInspection, *, last_logs: int,
                log_count: int | None = None) -> RenderableType:
     """Everything ``flowview inspect`` shows, top to bottom; ``log_count``: see :func:`logs_table`."""
     return Group(
-        _run_header(found.flow_run),
+        run_header(found.flow_run),
         Text(),
         state_history_table(found.flow_run.states),
         flow_table(found.flow),

@@ -140,7 +140,16 @@ async def _documentation_example(backend: Any) -> list[Scenario]:
         lambda client: _inspect_by_name(client, DOC_FLOW_RUN_NAME),
         lambda client: _watch_json(client, DOC_FLOW_RUN_ID),
         lambda client: _watch_live(client, DOC_FLOW_RUN_ID),
+        *_cli_scenarios(DOC_FLOW_RUN_ID),
     ]
+
+
+def _cli_scenarios(flow_run_id: str) -> list[Scenario]:
+    """What flowview runs, logs -n/--head/--task, task-run, inspect --task/--timeline and report
+    ask (listed by the CLI itself, next to the commands)."""
+    from flowview_async.cli.shipped_scenarios import cli_scenarios
+
+    return list(cli_scenarios(flow_run_id))
 
 
 async def _synthetic_large(backend: Any) -> list[Scenario]:

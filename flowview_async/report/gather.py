@@ -28,9 +28,9 @@ from flowview_async.task_run import TaskRunView
 
 __all__ = [
     "TASK_RUN_DETAILS",
-    "all_logs",
     "RunReport",
     "TaskRunDetail",
+    "all_logs",
     "gather_report",
     "task_run_details",
     "together",

@@ -105,12 +105,11 @@ class TimelineRow:
 
     @property
     def summary(self) -> str:
-        """``Success``, or for a mapped task ``Mapped: 3 mapped (1 Failed, 2 Success)``."""
+        """``Success``, or for a mapped task its children by state: ``Mapped: 1 Failed, 2 Success``."""
         if not self.children:
             return self.state.name
-        total = sum(count.count for count in self.children)
         counts = ", ".join(f"{count.count} {count.name}" for count in self.children)
-        return f"{self.state.name}: {total} mapped ({counts})"
+        return f"{self.state.name}: {counts}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

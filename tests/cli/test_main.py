@@ -13,7 +13,7 @@ from flowview_async import errors
 from flowview_async.cli.exit_codes import exit_code_for
 
 REPO = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["inspect", "logs", "watch", "query"]
+SUBCOMMANDS = ["runs", "inspect", "task-run", "logs", "report", "watch", "query"]
 
 
 def test_group_help_lists_every_subcommand(flowview: Any) -> None:
