@@ -392,23 +392,26 @@ class Client:
         where = self.api_url or "the backend"
         started = time.perf_counter()
         status: int | str = "-"
+        outcome = "failed"
         try:
             async with self._slots:
                 started = time.perf_counter()  # the time on the wire, not in the queue
                 async with time_limit(limit):
                     answer = await transport.post(payload)
                 status = answer.status
+            retry_after = self._retry.retry_after(answer.headers.get("Retry-After"))
+            data = interpret(answer, op=op, where=where, mutation=mutation, retry_after=retry_after)
+            outcome = "ok"
+            return data
         except FlowViewError:
             raise  # cassette misses and our own errors pass through untouched, never retried
         except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise transport_failure(exc, op=op, where=where, limit=limit) from exc
         finally:
-            # One line per attempt for `--debug`: the operation, the HTTP status and the time,
-            # never the URL, headers, variables or body (where secrets would be).
-            logger.debug("request %s: HTTP %s in %.1f ms", op, status,
+            # One line per attempt for `--debug`: the operation, the HTTP status, the outcome and
+            # the time, never the URL, headers, variables or body (where secrets would be).
+            logger.debug("request %s: HTTP %s (%s) in %.1f ms", op, status, outcome,
                          (time.perf_counter() - started) * 1000)
-        retry_after = self._retry.retry_after(answer.headers.get("Retry-After"))
-        return interpret(answer, op=op, where=where, mutation=mutation, retry_after=retry_after)
 
     def _request_timeout(self) -> float:
         """Seconds one attempt may take: ``timeout=``, else Prefect's ``cloud.request_timeout``."""
