@@ -29,8 +29,9 @@ from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
 from flowview_async.server.services import BackgroundServices, ServiceSettings
-from flowview_async.server.states import RUN_TABLES, append_state
+from flowview_async.server.states import RUN_TABLES
 from flowview_async.server.values import normalize_timestamp, utc_now
+from flowview_async.server.writes.states import append_state
 
 __all__ = ["LocalBackend", "ServedRequest"]
 
@@ -209,10 +210,9 @@ class LocalBackend:
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None
         state = dict(serialized_state)
-        new_id = str(uuid.uuid4())
         try:
             version = await self._database.transaction(
-                lambda connection: append_state(connection, table, key, state, moment, new_id)
+                lambda connection: append_state(connection, table, key, state, moment)
             )
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None
