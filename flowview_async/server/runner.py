@@ -34,6 +34,8 @@ from flowview_async.server.values import normalize_timestamp, utc_now
 
 __all__ = ["LocalBackend", "ServedRequest"]
 
+INTROSPECTION_OPERATION = "IntrospectionQuery"
+
 # Handlers still running at shutdown (a "slow" fault, say) get this long before being cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
 
@@ -159,8 +161,14 @@ class LocalBackend:
 
     @property
     def requests(self) -> list[ServedRequest]:
-        """GraphQL requests served so far, in arrival order (a copy)."""
-        return list(self._traffic.requests)
+        """GraphQL requests served so far, in arrival order (a copy), without the schema
+        introspection each SDK client sends once (see :attr:`introspections`)."""
+        return [r for r in self._traffic.requests if r.operation_name != INTROSPECTION_OPERATION]
+
+    @property
+    def introspections(self) -> int:
+        """How many schema introspection requests were served (one per online SDK client)."""
+        return sum(r.operation_name == INTROSPECTION_OPERATION for r in self._traffic.requests)
 
     def clear_requests(self) -> None:
         """Forget the served requests and restart the in-flight high-water mark."""

@@ -11,8 +11,9 @@ Compared with Prefect 1's ``watch_flow_run`` (a blocking generator polling every
 any log line sharing its timestamp with the last one seen), this one:
 
 * watches many runs from one task; each poll asks only for what changed since the last (states
-  above the last version delivered, rows stored since the newest one delivered), for up to 200
-  runs per request, so a quiet poll of 200 runs is one small request;
+  above the last version delivered, a count of the rows stored since the newest one delivered,
+  and those rows only when the count says there are new ones), for up to 200 runs per request,
+  so a quiet poll of 200 runs is one small request with a small answer;
 * tells states apart by their history row id and version, never by position, so a state written
   late with an older timestamp (clock skew) is delivered once, where it belongs in the news;
 * reads a run's backlog page by page, so memory stays flat and the first event comes after one
@@ -51,7 +52,8 @@ from flowview_async.watch.options import (
     DEFAULT_POLL_INTERVAL,
     pacing,
 )
-from flowview_async.watch.stream import FlowRunWatch, _Flags, is_transient
+from flowview_async.watch.poller import is_transient
+from flowview_async.watch.stream import FlowRunWatch, _Flags
 
 if TYPE_CHECKING:
     from flowview_async.client import Client
@@ -89,6 +91,7 @@ def watch_flow_runs(
     late_log_window: float | timedelta = DEFAULT_LATE_LOG_WINDOW,
     page_size: int = DEFAULT_PAGE_SIZE,
     max_run_failures: int = DEFAULT_MAX_RUN_FAILURES,
+    keep_open: bool = False,
 ) -> FlowRunWatch:
     """Watch several flow runs from one task: their events merged into one stream.
 
@@ -114,6 +117,8 @@ def watch_flow_runs(
             may still appear (out-of-order commits); each poll looks this far back.
         page_size: rows per request while reading a backlog.
         max_run_failures: polls in a row a run's rows may fail to read before it leaves.
+        keep_open: go on when every run has ended (until closed or ``max_duration``), for a
+            service that adds runs as they come; ``flow_run_ids`` may then be empty.
 
     Returns:
         A :class:`FlowRunWatch`: iterate it; use it with ``async with`` (or
@@ -131,7 +136,8 @@ def watch_flow_runs(
                      page_size=page_size, max_run_failures=max_run_failures)
     flags = _Flags(states=bool(stream_states), logs=bool(stream_logs),
                    task_runs=bool(stream_task_runs))
-    return FlowRunWatch(flow_run_ids, client=client, start=start, flags=flags, pacing=checked)
+    return FlowRunWatch(flow_run_ids, client=client, start=start, flags=flags, pacing=checked,
+                        keep_open=bool(keep_open))
 
 
 def watch_flow_run(
