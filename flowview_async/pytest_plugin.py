@@ -236,14 +236,17 @@ def flowview_cassette_dir(request: pytest.FixtureRequest) -> Path:
 def flowview_cassette_path(request: pytest.FixtureRequest, flowview_cassette_dir: Path,
                            _flowview_options: dict[str, Any]) -> Path:
     """The cassette file of this test (the marker's name, else ``Class.test_name.json``), in
-    ``flowview_config``'s ``cassette_dir`` if it sets one."""
+    ``flowview_config``'s ``cassette_dir`` if it sets one (relative to the test file)."""
     name, _ = _marker_kwargs(request)
     if name is None:
         cls = request.node.cls
         base = f"{cls.__name__}.{request.node.name}" if cls is not None else request.node.name
         name = _UNSAFE_NAME.sub("-", base) + ".json"
     directory = _flowview_options.get("cassette_dir")
-    return (Path(directory) if directory is not None else flowview_cassette_dir) / name
+    if directory is None:
+        return flowview_cassette_dir / str(name)
+    # A relative cassette_dir is relative to the test file, wherever pytest was started from.
+    return Path(request.node.path).parent / Path(directory) / str(name)
 
 
 def _writes(mode: str, cassette: Path) -> bool:

@@ -25,9 +25,6 @@ RATIO_LINE = re.compile(r"^ratio: .+ = \d+(\.\d+)?x \(.+\)$")
         ("bench_startup.py", 3),
         ("bench_watch.py", 4),
         ("soak_watch.py", 1),
-        ("bench_startup.py", 3),
-        ("bench_writes.py", 2),
-        ("bench_cli.py", 4),
     ],
 )
 def test_benchmark_runs_and_prints_its_ratios(script: str, ratio_lines: int) -> None:
