@@ -28,7 +28,10 @@ from flowview_async.server.app import ServedRequest, Traffic, create_app
 from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
+from flowview_async.server.http_guard import HttpPolicy
+from flowview_async.server.limits import Limits
 from flowview_async.server.states import RUN_TABLES, append_state
+from flowview_async.server.ui import check_ui_dir
 from flowview_async.server.values import normalize_timestamp, utc_now
 
 __all__ = ["LocalBackend", "ServedRequest"]
@@ -48,6 +51,10 @@ class LocalBackend:
         latency_ms, jitter_ms: added to every GraphQL request (see :mod:`.faults`).
         faults: a :class:`FaultPlan` or its spec string, e.g. ``"500:0.1,429*2"``.
         seed: seeds the fault and latency draws.
+        limits: the bounds on every request (:class:`~flowview_async.server.limits.Limits`).
+        policy: origins allowed by CORS, extra ``Host`` names, GET
+            (:class:`~flowview_async.server.http_guard.HttpPolicy`; none, none, off by default).
+        ui_dir: a built Prefect legacy UI to serve from the same port (see :mod:`.ui`).
     """
 
     def __init__(
@@ -61,14 +68,20 @@ class LocalBackend:
         jitter_ms: float = 0.0,
         faults: str | FaultPlan | None = None,
         seed: int = 0,
+        limits: Limits | None = None,
+        policy: HttpPolicy | None = None,
+        ui_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        self._limits = limits if limits is not None else Limits()
+        self._policy = policy if policy is not None else HttpPolicy()
+        self._ui_dir = check_ui_dir(ui_dir) if ui_dir is not None else None
         plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
         self._injector = FaultInjector(plan, latency_ms=latency_ms, jitter_ms=jitter_ms, seed=seed)
         self._fixture = fixture
         self._database = Database(db_path)
         self._host = host
         self._port = port
-        self._traffic = Traffic()
+        self._traffic = Traffic(self._limits.history, self._limits.history_bytes)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
 
@@ -94,8 +107,25 @@ class LocalBackend:
         try:
             if self._fixture is not None:
                 await load_fixture(self._database, self._fixture)
-            app = create_app(self._database, injector=self._injector, traffic=self._traffic)
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+            app = create_app(
+                self._database,
+                injector=self._injector,
+                traffic=self._traffic,
+                limits=self._limits,
+                policy=self._policy,
+                bound_host=self._host,
+                ui_dir=self._ui_dir,
+            )
+            runner = web.AppRunner(
+                app,
+                access_log=None,
+                shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+                # A client that goes away cancels its handler (and so its database work).
+                handler_cancellation=True,
+                # aiohttp closes a connection idle this long, counting from its opening: one
+                # that never completes its request's headers (slowloris) is closed too.
+                keepalive_timeout=self._limits.header_time_s,
+            )
             await runner.setup()
             self._runner = runner
             site = web.TCPSite(runner, self._host, self._port)
