@@ -128,6 +128,12 @@ class DocumentChecker:
         try:
             return _Entry(parse(query, max_tokens=self.limits.max_tokens))
         except GraphQLSyntaxError as error:
+            if "tokens. Parsing aborted" in error.message:
+                message = (
+                    f"the document has more than {self.limits.max_tokens:,} tokens, the limit; "
+                    "split it into several requests"
+                )
+                return _Entry(None, ({"message": message, "extensions": {"code": "QUERY_TOO_COMPLEX"}},))
             return _Entry(None, (formatted_error(error, "GRAPHQL_PARSE_FAILED", js_quotes=True),))
         except RecursionError:
             message = "Syntax Error: the document nests too deeply to be parsed."
