@@ -40,7 +40,7 @@ def fan_out_query(levels: int, width: int, limit: int | None = None) -> str:
             f"x{i}: flow_runs{paging} {{ flow {{ ...F{level - 1} }} }}" for i in range(width)
         )
         fragments.append(f"fragment F{level} on flow {{ {aliases} }}")
-    return "{ flow { ...F%d } } " % levels + " ".join(fragments)
+    return f"{{ flow {{ ...F{levels} }} }} " + " ".join(fragments)
 
 
 def nested_selection(depth: int) -> str:

@@ -65,7 +65,9 @@ async def test_ten_thousand_root_aliases_are_refused(
     assert "the limit is 100" in error["message"]
 
 
-async def test_a_hundred_root_aliases_are_served(backend: LocalBackend, session: aiohttp.ClientSession) -> None:
+async def test_a_hundred_root_aliases_are_served(
+    backend: LocalBackend, session: aiohttp.ClientSession
+) -> None:
     status, body, _ = await post_json(session, backend.graphql_url, {"query": alias_query(100)})
     assert status == 200
     assert len(body["data"]) == 100
@@ -114,7 +116,9 @@ async def test_the_cost_counts_rows_and_limit_brings_it_down(
     assert len(body["data"]["flow"]) == 3
 
 
-async def test_deep_selection_nesting_is_refused(backend: LocalBackend, session: aiohttp.ClientSession) -> None:
+async def test_deep_selection_nesting_is_refused(
+    backend: LocalBackend, session: aiohttp.ClientSession
+) -> None:
     for depth in (40, 3000):
         status, body = await refused_while_hello_answers(
             session, backend.graphql_url, {"query": nested_selection(depth)}
@@ -237,7 +241,8 @@ async def test_like_patterns_run_as_glob_with_the_same_semantics(
     }
     for pattern, expected in cases.items():
         query = "query ($p: String) { flow_run(where: {name: {_like: $p}}, order_by: {name: asc}) { name } }"
-        status, body, _ = await post_json(session, backend.graphql_url, {"query": query, "variables": {"p": pattern}})
+        body_sent = {"query": query, "variables": {"p": pattern}}
+        status, body, _ = await post_json(session, backend.graphql_url, body_sent)
         assert status == 200, body
         assert sorted(row["name"] for row in body["data"]["flow_run"]) == sorted(expected), pattern
     query = '{ flow_run(where: {name: {_ilike: "école%"}}) { name } }'
@@ -257,7 +262,7 @@ async def test_pathological_patterns_on_long_text_still_answer(
         ("_iregex", "(a|aa)*c"),
         ("_similar", "(a|aa)*c"),
     ):
-        query = "query ($p: String) { flow_run(where: {name: {%s: $p}}) { id } }" % operator
+        query = f"query ($p: String) {{ flow_run(where: {{name: {{{operator}: $p}}}}) {{ id }} }}"
         status, body = await refused_while_hello_answers(
             session, backend.graphql_url, {"query": query, "variables": {"p": pattern}}
         )
