@@ -42,7 +42,7 @@ from flowview_async.server.deadlines import statement_budget
 from flowview_async.server.documents import DocumentChecker, Refused, formatted_error
 from flowview_async.server.faults import FaultInjector, Handler, apply_fault, reset_connection
 from flowview_async.server.http_guard import HttpPolicy, host_middleware, request_shape_middleware
-from flowview_async.server.limits import Limits
+from flowview_async.server.limits import DEFAULT_HISTORY, DEFAULT_HISTORY_BYTES, Limits
 from flowview_async.server.payloads import Body, Payload, error_body, read_body
 from flowview_async.server.resolvers import RequestContext, attach_resolvers, field_resolver
 from flowview_async.server.schema import build_server_schema
@@ -75,7 +75,7 @@ class Traffic:
     ``capacity`` requests, fewer if their queries and variables add up to over ``max_bytes``
     (the oldest go first), so a long-running server keeps a bounded history."""
 
-    def __init__(self, capacity: int = Limits.history, max_bytes: int = Limits.history_bytes) -> None:
+    def __init__(self, capacity: int = DEFAULT_HISTORY, max_bytes: int = DEFAULT_HISTORY_BYTES) -> None:
         self.requests: deque[ServedRequest] = deque()
         self._sizes: deque[int] = deque()
         self._bytes = 0

@@ -36,6 +36,9 @@ from graphql import (
 )
 
 MIB = 1024 * 1024
+DEFAULT_STATEMENT_TIME_S = 5.0
+DEFAULT_HISTORY = 10_000
+DEFAULT_HISTORY_BYTES = 32 * MIB
 
 
 @attrs.frozen
@@ -80,11 +83,11 @@ class Limits:
     default_list_rows: int = 100
     max_batch: int = 25
     max_pattern_length: int = 2_000
-    statement_time_s: float = 5.0
+    statement_time_s: float = DEFAULT_STATEMENT_TIME_S
     header_time_s: float = 10.0
     body_time_s: float = 30.0
-    history: int = 10_000
-    history_bytes: int = 32 * MIB
+    history: int = DEFAULT_HISTORY
+    history_bytes: int = DEFAULT_HISTORY_BYTES
     cache_bytes: int = 8 * MIB
     offload_bytes: int = 8 * 1024
 

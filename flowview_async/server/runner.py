@@ -160,6 +160,11 @@ class LocalBackend:
         return self.url + "/graphql"
 
     @property
+    def serves_ui(self) -> bool:
+        """Whether a built Prefect UI is served from the same port (``ui_dir``)."""
+        return self._ui_dir is not None
+
+    @property
     def database(self) -> Database:
         return self._database
 
