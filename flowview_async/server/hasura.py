@@ -70,6 +70,8 @@ _PATTERN_OPERATORS = {
 }
 # Longest pattern accepted: matching is linear in the text, but also proportional to the pattern.
 MAX_PATTERN_LENGTH = 2_000
+# SQLite joins at most 64 tables in one FROM; object relationships of one row are LEFT JOINs.
+_MAX_JOINS = 60
 # json_object() takes at most 127 arguments in a default SQLite build: 60 key/value pairs per call.
 _PAIRS_PER_CALL = 60
 
@@ -218,6 +220,12 @@ class Compiler:
             target = self._tables[relationship.target]
             if relationship.kind == "array":
                 return self._list(target, field, join=(relationship, alias))
+            if len(joins) >= _MAX_JOINS:
+                raise QueryError(
+                    f"this query selects more than {_MAX_JOINS} object relationships in one row "
+                    "(SQLite joins at most 64 tables in one statement); split it into several queries",
+                    "not-supported",
+                )
             child = self._alias()
             child_type = self._object_type(field)
             # Many-to-one: the join never multiplies the parent's rows.

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from flowview_async.server.limits import Limits
 
+_OFFLOAD_BODY_BYTES = 256 * 1024
 BAD_BODY = (
     "POST body missing, invalid Content-Type, or JSON object has no query: send "
     '{"query": "...", "variables": {...}} as application/json'
@@ -118,7 +119,11 @@ async def read_body(request: web.Request, limits: Limits) -> Body:
             413,
         )
     try:
-        raw = decode_json(data or b"null", limits, "the request body")
+        if len(data) >= _OFFLOAD_BODY_BYTES:
+            # A multi-megabyte body (a log batch, a flow registration) decodes in a worker thread.
+            raw = await asyncio.to_thread(decode_json, data, limits, "the request body")
+        else:
+            raw = decode_json(data or b"null", limits, "the request body")
     except ValueError as error:
         return refused(f"{error}. {BAD_BODY}", "BAD_REQUEST")
     if not isinstance(raw, list):
