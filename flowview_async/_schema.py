@@ -15,10 +15,13 @@ from typing import Any
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLNamedType,
     GraphQLSchema,
     OperationDefinitionNode,
     build_ast_schema,
+    get_named_type,
     parse,
+    print_type,
     validate,
 )
 from graphql.execution.values import get_variable_values
@@ -44,8 +47,25 @@ def schema() -> GraphQLSchema:
 
 @functools.cache
 def schema_hash() -> str:
-    """A short, stable fingerprint of the bundled schema (cassettes record it to detect drift)."""
-    return hashlib.sha256(schema_sdl().encode("utf-8")).hexdigest()[:16]
+    """A short, stable fingerprint of the bundled schema's read side (cassettes record it to detect drift).
+
+    Only the types a query can reach count: a cassette holds query answers, so a new mutation or
+    input type of the write API must not make every recorded cassette look stale.
+    """
+    built = schema()
+    pending: list[GraphQLNamedType] = [built.query_type] if built.query_type else []
+    seen: dict[str, GraphQLNamedType] = {}
+    while pending:
+        named = pending.pop()
+        if named.name in seen:
+            continue
+        seen[named.name] = named
+        fields: Mapping[str, Any] = getattr(named, "fields", None) or {}
+        for field in fields.values():
+            pending.append(get_named_type(field.type))
+            pending.extend(get_named_type(arg.type) for arg in getattr(field, "args", {}).values())
+    printed = "\n".join(print_type(seen[name]) for name in sorted(seen))
+    return hashlib.sha256(printed.encode("utf-8")).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=512)

@@ -479,9 +479,13 @@ class Client:
         where = self.api_url
         exchange = _Exchange()
         token = _CURRENT_EXCHANGE.set(exchange)
+        started = time.perf_counter()
+        outcome = "failed"
         try:
             async with self._slots:
+                started = time.perf_counter()  # the time on the wire, not in the queue
                 data = await asyncio.wait_for(session.execute(request), timeout)
+            outcome = "ok"
         except FlowViewError:
             raise  # cassette misses and our own errors pass through untouched, never retried
         except asyncio.TimeoutError as exc:
@@ -510,6 +514,10 @@ class Client:
             raise _Retryable(BackendUnavailableError(msg)) from exc
         finally:
             _CURRENT_EXCHANGE.reset(token)
+            # One line per attempt for `--debug`: the operation, the HTTP status and the time,
+            # never the URL, headers, variables or body (where secrets would be).
+            logger.debug("request %s: HTTP %s (%s) in %.1f ms", op, exchange.status or "-",
+                         outcome, (time.perf_counter() - started) * 1000)
         if not isinstance(data, dict):
             msg = f"{op}: the backend answered without a data object. Report this backend bug."
             raise MalformedResponseError(msg)

@@ -59,6 +59,7 @@ __all__ = [
     "InvalidArgumentError",
     "MalformedResponseError",
     "NotFoundError",
+    "PrefectProcessError",
     "QueryValidationError",
     "RecordingError",
     "RequestTimeoutError",
@@ -212,6 +213,11 @@ class ResultError(FlowViewError):
 
 class FixtureError(FlowViewError, ValueError):
     """The local backend refused a fixture: the message names the table, row and column."""
+
+
+class PrefectProcessError(FlowViewError, RuntimeError):
+    """A real Prefect 1 command (CLI, agent) driven by the genuine-run recorder failed or hung;
+    the message names the command and ends with its output."""
 
 
 # --- record and replay ---------------------------------------------------------------------------

@@ -20,6 +20,8 @@ RATIO_LINE = re.compile(r"^ratio: .+ = \d+(\.\d+)?x \(.+\)$")
         ("bench_inspection.py", 7),
         ("bench_memory.py", 4),
         ("bench_backend_load.py", 3),
+        ("bench_writes.py", 2),
+        ("bench_cli.py", 4),
     ],
 )
 def test_benchmark_runs_and_prints_its_ratios(script: str, ratio_lines: int) -> None:

@@ -29,6 +29,7 @@ from flowview_async.recording import replay
 from flowview_async.server import LocalBackend
 from flowview_async.watch import (
     LogLine,
+    RunError,
     RunFinished,
     StateChange,
     WatchEvent,
@@ -70,7 +71,7 @@ async def write_logs(backend: LocalBackend, flow_run_id: str, seconds: float, me
            for index in range(len(messages))]
     await backend.insert("log", [{
         "id": log_id, "flow_run_id": flow_run_id, "timestamp": at(seconds), "level": "INFO",
-        "name": "prefect.test", "message": message, "created": at(seconds), "updated": at(seconds),
+        "name": "prefect.test", "message": message,
     } for log_id, message in zip(ids, messages, strict=True)])
     return ids
 
@@ -274,27 +275,54 @@ async def test_many_runs_from_one_task_with_two_requests_per_poll(backend: Local
         lines = [e for e in collector.logs() if e.flow_run_id == flow_run_id]
         assert len(lines) == 3
     operations = [r.operation_name for r in backend.requests]
-    assert operations.count("FlowRuns") >= 1
-    # One bulk state query and one bulk log query per poll, whatever the number of runs.
-    assert set(operations) >= {"FlowRuns", "FlowRunLogs"}
-    polls = operations.count("FlowRunLogs")
-    assert operations.count("FlowRuns") <= polls + 1
+    # Each run's (empty) backlog is one request; then one request per poll for all five runs,
+    # and the final snapshots of the runs that finished together in one more.
+    backlog = operations[:5]
+    assert backlog == ["WatchPoll"] * 5
+    assert set(operations[5:]) == {"WatchPoll", "FlowRuns"}
+    assert operations.count("FlowRuns") <= 5
 
 
-async def test_unknown_run_and_bad_arguments(client: Client) -> None:
-    with pytest.raises(FlowRunNotFoundError):
-        [e async for e in watch_flow_run(str(uuid.uuid4()), client=client, **FAST)]
+async def test_an_unknown_run_ends_with_its_own_error_event(client: Client) -> None:
+    unknown = str(uuid.uuid4())
+    events = [e async for e in watch_flow_runs([unknown, DOC_FLOW_RUN_ID], client=client, **FAST)]
+    errors = [e for e in events if isinstance(e, RunError)]
+    assert [e.flow_run_id for e in errors] == [unknown]
+    assert isinstance(errors[0].error, FlowRunNotFoundError)
+    assert unknown in errors[0].message
+    # The known run went on to its end.
+    assert isinstance(events[-1], RunFinished)
+    assert events[-1].flow_run_id == DOC_FLOW_RUN_ID
+
+
+@pytest.mark.parametrize("arguments", [
+    {"flow_run_id": "not-a-uuid"},
+    {"poll_interval": 0},
+    {"poll_interval": -1},
+    {"poll_interval": float("nan")},
+    {"max_poll_interval": float("inf")},
+    {"poll_interval": 5, "max_poll_interval": 1},
+    {"late_log_window": float("inf")},
+    {"late_log_window": float("nan")},
+    {"late_log_window": -1},
+    {"max_duration": float("nan")},
+    {"page_size": 0},
+    {"max_run_failures": 0},
+    {"start": "yesterday"},
+    {"start": "fvw1.not-base64-zlib"},
+    {"start": 3},
+])
+async def test_bad_arguments_raise_at_once(client: Client, arguments: dict[str, Any]) -> None:
+    flow_run_id = arguments.pop("flow_run_id", DOC_FLOW_RUN_ID)
     with pytest.raises(InvalidArgumentError):
-        [e async for e in watch_flow_run("not-a-uuid", client=client)]
+        watch_flow_run(flow_run_id, client=client, **arguments)
+    assert not client.is_closed
+
+
+@pytest.mark.parametrize("ids", [[], DOC_FLOW_RUN_ID, [DOC_FLOW_RUN_ID, 7], [None], 5])
+async def test_bad_id_lists_raise_at_once(client: Client, ids: Any) -> None:
     with pytest.raises(InvalidArgumentError):
-        [e async for e in watch_flow_run(DOC_FLOW_RUN_ID, client=client, poll_interval=0)]
-    with pytest.raises(InvalidArgumentError):
-        [e async for e in watch_flow_run(DOC_FLOW_RUN_ID, client=client, poll_interval=5,
-                                         max_poll_interval=1)]
-    with pytest.raises(InvalidArgumentError):
-        [e async for e in watch_flow_runs([], client=client)]
-    with pytest.raises(InvalidArgumentError):
-        [e async for e in watch_flow_runs(DOC_FLOW_RUN_ID, client=client)]
+        watch_flow_runs(ids, client=client)
 
 
 async def test_a_recorded_watch_replays_identically_and_instantly(backend: LocalBackend,

@@ -10,7 +10,8 @@ import click
 from flowview_async import __version__
 
 _EPILOG = """\b
-Exit codes: 0 ok; watch: 1 run failed, 2 run ended otherwise; 3 bad arguments or settings;
+Exit codes: 0 ok; watch: 1 run failed, 2 run ended otherwise; 3 bad arguments, settings or
+query text;
 4 not found; 5 ambiguous name; 6 credentials refused; 7 backend unreachable or broken;
 8 GraphQL errors; 9 watch timed out; 10 cassette problem; 11 result unreadable;
 12 other flowview error; 70 a bug in flowview; 130 interrupted."""
@@ -31,8 +32,11 @@ def main() -> None:
 from flowview_async.cli.inspect_command import inspect  # noqa: E402
 from flowview_async.cli.logs_command import logs  # noqa: E402
 from flowview_async.cli.query_command import query  # noqa: E402
+from flowview_async.cli.report_command import report  # noqa: E402
+from flowview_async.cli.runs_command import runs  # noqa: E402
 from flowview_async.cli.serve import serve  # noqa: E402
+from flowview_async.cli.task_run_command import task_run  # noqa: E402
 from flowview_async.cli.watch_command import watch  # noqa: E402
 
-for _command in (inspect, logs, watch, query, serve):
+for _command in (runs, inspect, task_run, logs, report, watch, query, serve):
     cli.add_command(_command)

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -25,7 +25,7 @@ from flowview_async.client import Client
 from flowview_async.errors import FlowViewError, InvalidArgumentError
 from flowview_async.recording import RecordMode, replay
 
-__all__ = ["CommonOptions", "common_options", "print_error", "run_command", "stdout_console"]
+__all__ = ["CommonOptions", "common_options", "fit_width", "print_error", "run_command", "stdout_console"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -102,11 +102,31 @@ def common_options(command: _F) -> _F:
     return decorated  # type: ignore[no-any-return]
 
 
+# Off a terminal nothing is wrapped: a piped line stays one line whatever its length (grep, cut and
+# log collectors expect that); tables take the width their content needs.
+_PIPED_WIDTH = 1_000_000
+_PIPED_FIT_WIDTH = 100
+
+
 def stdout_console() -> Console:
-    # Made per command, inside it, so that it writes to whatever sys.stdout is then (click's test
-    # runner swaps it). Wide enough for ids when not on a terminal.
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "120"))
+    """The console for a command's output.
+
+    Made per command, inside it, so that it writes to whatever ``sys.stdout`` is then (click's
+    test runner swaps it). On a terminal it wraps at the terminal's width; piped, it never wraps.
+    """
+    width = None if sys.stdout.isatty() else _PIPED_WIDTH
     return Console(highlight=False, width=width, soft_wrap=False)
+
+
+def fit_width(console: Console) -> int:
+    """The width to lay out something that must fit (the timeline): the terminal's, or piped,
+    ``$COLUMNS`` (else 100)."""
+    if console.is_terminal:
+        return console.width
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return _PIPED_FIT_WIDTH
 
 
 def _one_line(message: str) -> str:
@@ -126,9 +146,34 @@ def run_command(options: CommonOptions, body: Callable[[Client], Awaitable[int]]
     (see :mod:`flowview_async.cli.exit_codes`); anything else is a bug and says so. ``--debug``
     adds the traceback.
     """
-    if options.debug:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("flowview_async").setLevel(logging.DEBUG)
+    with _debug_log(enabled=options.debug):
+        _run(options, body)
+
+
+@contextlib.contextmanager
+def _debug_log(*, enabled: bool) -> Iterator[None]:
+    """With ``--debug``, the SDK's debug lines (each request: operation, HTTP status, time;
+    retries) on stderr, through a handler of our own (whatever logging the host process set up)
+    that is removed again afterwards."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("flowview_async")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _run(options: CommonOptions, body: Callable[[Client], Awaitable[int]]) -> NoReturn:
 
     async def with_client() -> int:
         async with options.client() as client:

@@ -10,7 +10,9 @@ code   meaning
 0      done (``watch``: the run succeeded)
 1      ``watch``: the run failed
 2      ``watch``: the run finished in another state; or a bad command line
-3      bad arguments or settings (``UsageError``: fix the command or config)
+3      bad arguments or settings (``UsageError``: fix the command or config), or a GraphQL
+       document that does not parse or fit the schema (``QueryValidationError``, found
+       locally before anything is sent)
 4      no such flow run / task run / flow (``NotFoundError``)
 5      a name matched several flow runs (``AmbiguousMatchError``)
 6      the backend refused the credentials (``AuthenticationError``)
@@ -47,6 +49,8 @@ UNEXPECTED = 70
 # Most specific first: the first class an error is an instance of decides.
 EXIT_CODES: tuple[tuple[type[errors.FlowViewError], int], ...] = (
     (errors.UsageError, 3),
+    # Found before anything is sent: the query given is wrong, like any other bad argument.
+    (errors.QueryValidationError, 3),
     (errors.FixtureError, 3),
     (errors.NotFoundError, 4),
     (errors.AmbiguousMatchError, 5),

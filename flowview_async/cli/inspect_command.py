@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable
-from typing import Any
 
 import click
+from rich.text import Text
 
-from flowview_async import _queries
-from flowview_async._rows import root_rows
+from flowview_async._ids import check_id
 from flowview_async.cli import render
-from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
+from flowview_async.cli._common import (
+    CommonOptions,
+    common_options,
+    fit_width,
+    run_command,
+    stdout_console,
+)
+from flowview_async.cli.log_queries import last_logs
+from flowview_async.cli.task_run_command import show_task_run, task_where
+from flowview_async.cli.timeline_view import timeline_lines
 from flowview_async.client import Client
 from flowview_async.errors import AmbiguousMatchError, InvalidArgumentError, MalformedResponseError
 from flowview_async.flow_run import FlowRunInspection, FlowRunView, inspect_flow_run
-from flowview_async.logs import FlowRunLog
+from flowview_async.report.gather import gather_report, together
+from flowview_async.report.timeline import build_timeline
 
 __all__ = ["inspect"]
 
@@ -33,46 +40,42 @@ query FlowviewCliRunsNamed($name: String!, $limit: Int!) {
 """
 _NAMESAKES_SHOWN = 10
 
-# The text view shows only the last lines: fetch just those (newest first, reversed here) and the
-# total, rather than every line of a run that may have hundreds of thousands.
-LAST_LOGS = (
-    """
-query FlowviewCliLastLogs($flow_run_id: uuid!, $limit: Int!) {
-  log(where: {flow_run_id: {_eq: $flow_run_id}}, order_by: [{timestamp: desc}, {id: desc}],
-      limit: $limit) {
-    ...LogFields
-  }
-  log_aggregate(where: {flow_run_id: {_eq: $flow_run_id}}) {
-    aggregate {
-      count
-    }
-  }
-}
-"""
-    + _queries.LOG_FIELDS
-)
-
-
 @click.command("inspect", short_help="Show a flow run: state, history, flow, task runs, logs.")
 @click.argument("flow_run_id", required=False)
 @click.option("--name", help="Look the flow run up by name instead of id (must be unique).")
 @click.option("--last-logs", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the last log lines to show (--json always has them all).")
+@click.option("--timeline", is_flag=True,
+              help="Show the task runs as bars on the run's time axis instead.")
+@click.option("--task", "task_spec", metavar="SLUG[/MAP_INDEX]",
+              help="Show this task run instead: state history, mapped children, logs "
+                   "(as `flowview task-run`).")
 @common_options
-def inspect(flow_run_id: str | None, name: str | None, last_logs: int,
-            options: CommonOptions) -> None:
+def inspect(flow_run_id: str | None, name: str | None, last_logs: int, timeline: bool,
+            task_spec: str | None, options: CommonOptions) -> None:
     """Show a flow run: its state, state history, flow, task runs and last log lines.
 
     \b
     flowview inspect 4c0101af-c6bb-4b96-8661-63a5bbfb5596
     flowview inspect --name tranquil-dolphin --json
     flowview inspect 4c0101af-c6bb-4b96-8661-63a5bbfb5596 --cassette cassettes/inspecting-flow-runs.json
+    flowview inspect 4c0101af-c6bb-4b96-8661-63a5bbfb5596 --timeline
+    flowview inspect e1d2c3b4-a5f6-4789-9abc-def012345678 --task greet-1/2
 
-    --json prints one JSON document with keys flow_run, flow, task_runs and logs.
+    --json prints one JSON document with keys flow_run, flow, task_runs and logs; with
+    --timeline, keys flow_run and timeline (rows with their bars as fractions of the axis).
     """
 
     async def body(client: Client) -> int:
+        if timeline and task_spec is not None:
+            msg = "Give --timeline or --task, not both."
+            raise InvalidArgumentError(msg)
         run_id = await _resolve(client, flow_run_id, name)
+        if task_spec is not None:
+            where, describe = task_where(check_id(run_id, "FLOW_RUN_ID"), task_spec)
+            return await show_task_run(client, options, where, describe, last_logs)
+        if timeline:
+            return await _show_timeline(client, options, run_id)
         total: int | None = None
         if options.json or client.recorder is not None:
             # --json has every line. With a cassette, the requests are exactly the SDK's
@@ -88,6 +91,21 @@ def inspect(flow_run_id: str | None, name: str | None, last_logs: int,
         return 0
 
     run_command(options, body)
+
+
+async def _show_timeline(client: Client, options: CommonOptions, flow_run_id: str) -> int:
+    found = await gather_report(client, flow_run_id, logs=False)
+    drawn = build_timeline(found)
+    if options.json:
+        click.echo(json.dumps({"flow_run": found.flow_run.to_dict(),
+                               "timeline": drawn.to_dict()}, indent=2))
+        return 0
+    console = stdout_console()
+    console.print(render.run_header(found.flow_run))
+    console.print()
+    colour = console.is_terminal and not console.no_color
+    console.print(Text("\n").join(timeline_lines(drawn, fit_width(console), colour=colour)))
+    return 0
 
 
 async def _resolve(client: Client, flow_run_id: str | None, name: str | None) -> str:
@@ -118,34 +136,12 @@ async def _ambiguous_name(client: Client, name: str) -> AmbiguousMatchError:
     return AmbiguousMatchError(msg)
 
 
-async def _together(*awaitables: Awaitable[Any]) -> list[Any]:
-    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it)."""
-    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def _inspect_with_last_logs(client: Client, flow_run_id: str,
                                   last: int) -> tuple[FlowRunInspection, int]:
     """The inspection with only the ``last`` log lines, and how many lines the run has."""
     view = await FlowRunView.from_flow_run_id(flow_run_id, client=client)
-    flow, task_runs, (logs, total) = await _together(
-        view.get_flow_metadata(), view.get_all_task_runs(), _last_logs(client, view.flow_run_id, last))
+    flow, task_runs, (logs, total) = await together(
+        view.get_flow_metadata(), view.get_all_task_runs(),
+        last_logs(client, {"flow_run_id": {"_eq": view.flow_run_id}}, last))
     found = FlowRunInspection(flow_run=view, flow=flow, task_runs=tuple(task_runs), logs=tuple(logs))
     return found, total
-
-
-async def _last_logs(client: Client, flow_run_id: str, last: int) -> tuple[list[FlowRunLog], int]:
-    data = await client.execute(LAST_LOGS, {"flow_run_id": flow_run_id, "limit": last})
-    newest_first = [FlowRunLog.from_row(row) for row in root_rows(data, "log", "log line")]
-    aggregate = data.get("log_aggregate")
-    count = aggregate.get("aggregate", {}).get("count") if isinstance(aggregate, dict) else None
-    if not isinstance(count, int) or isinstance(count, bool):
-        msg = (f"The backend's log count for flow run {flow_run_id} is {count!r}, not a number; "
-               "check that --api points at a Prefect Server 1.x GraphQL endpoint.")
-        raise MalformedResponseError(msg)
-    return newest_first[::-1], count

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -13,6 +12,7 @@ from rich.text import Text
 from flowview_async.flow import FlowView
 from flowview_async.flow_run import FlowRunInspection, FlowRunView
 from flowview_async.logs import FlowRunLog
+from flowview_async.report.timeline import fold_mapped, state_counts
 from flowview_async.states import State
 from flowview_async.task_run import TaskRunView
 
@@ -22,16 +22,19 @@ __all__ = [
     "log_line",
     "logs_table",
     "plain_log_line",
+    "run_header",
     "state_history_table",
     "state_text",
     "task_runs_table",
+    "timestamp_text",
 ]
 
 _LEVEL_STYLES = {"CRITICAL": "bold red", "ERROR": "red", "WARNING": "yellow", "DEBUG": "dim"}
 
 
-def _time(value: datetime | None) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if value else "-"
+def timestamp_text(value: datetime | None) -> str:
+    """``2021-05-13 09:00:01.250+00:00``: to the millisecond, as every text output shows times."""
+    return value.isoformat(sep=" ", timespec="milliseconds") if value else "-"
 
 
 def state_text(state: State) -> Text:
@@ -49,7 +52,8 @@ def state_history_table(states: Sequence[State]) -> Table:
     table.add_column("State")
     table.add_column("Message", overflow="fold")
     for state in states:
-        table.add_row(_time(state.timestamp), Text(state.name, style=state.color), state.message or "")
+        table.add_row(timestamp_text(state.timestamp), Text(state.name, style=state.color),
+                      state.message or "")
     return table
 
 
@@ -70,35 +74,13 @@ def flow_table(flow: FlowView) -> Table:
     return table
 
 
-def _fold_mapped(task_runs: Iterable[TaskRunView]) -> list[tuple[TaskRunView, list[TaskRunView]]]:
-    """Each task run not a mapped child, with the mapped children of its task (in map order).
-
-    Children whose parent is missing are shown under the first of them, so none is hidden.
-    """
-    children: dict[str, list[TaskRunView]] = {}
-    rows: list[TaskRunView] = []
-    for task_run in task_runs:
-        if task_run.is_mapped_child:
-            children.setdefault(task_run.task_id, []).append(task_run)
-        else:
-            rows.append(task_run)
-    parents = {task_run.task_id for task_run in rows}
-    for task_id, orphans in children.items():
-        if task_id not in parents:
-            rows.append(orphans[0])
-            children[task_id] = orphans[1:]
-    return [(row, sorted(children.get(row.task_id, []), key=lambda child: child.map_index))
-            for row in rows]
-
-
 def _children_summary(children: Sequence[TaskRunView]) -> Text:
-    counts = Counter(child.state.name for child in children)
-    colours = {child.state.name: child.state.color for child in children}
+    counts = state_counts(child.state for child in children)
     text = Text(f"{len(children)} mapped: ")
-    for index, (name, count) in enumerate(sorted(counts.items())):
+    for index, count in enumerate(counts):
         if index:
             text.append(", ")
-        text.append(f"{count} {name}", style=colours[name])
+        text.append(f"{count.count} {count.name}", style=count.color)
     return text
 
 
@@ -109,7 +91,7 @@ def task_runs_table(task_runs: Sequence[TaskRunView]) -> Table:
     table.add_column("State")
     table.add_column("Message", overflow="fold")
     table.add_column("Task run id", no_wrap=True)
-    for task_run, children in _fold_mapped(task_runs):
+    for task_run, children in fold_mapped(task_runs, lambda view: view):
         slug = task_run.task_slug
         if task_run.is_mapped_child:
             slug += f"[{task_run.map_index}]"
@@ -124,7 +106,7 @@ def task_runs_table(task_runs: Sequence[TaskRunView]) -> Table:
 def log_line(log: FlowRunLog) -> Text:
     """``2021-05-13 09:00:00 INFO    message``, the level coloured."""
     level = log.level_name or str(log.level)
-    text = Text(f"{_time(log.timestamp)} ")
+    text = Text(f"{timestamp_text(log.timestamp)} ")
     text.append(f"{level:<8}", style=_LEVEL_STYLES.get(level.upper(), ""))
     text.append(log.message)
     return text
@@ -132,7 +114,7 @@ def log_line(log: FlowRunLog) -> Text:
 
 def plain_log_line(log: FlowRunLog) -> str:
     """:func:`log_line` without colour, for output that is not a terminal (no rich involved)."""
-    return f"{_time(log.timestamp)} {log.level_name or log.level!s:<8}{log.message}"
+    return f"{timestamp_text(log.timestamp)} {log.level_name or log.level!s:<8}{log.message}"
 
 
 def logs_table(logs: Sequence[FlowRunLog], *, last: int, total: int | None = None) -> RenderableType:
@@ -145,14 +127,15 @@ def logs_table(logs: Sequence[FlowRunLog], *, last: int, total: int | None = Non
     return Group(Text(title, style="italic"), *(log_line(log) for log in shown))
 
 
-def _run_header(flow_run: FlowRunView) -> Text:
+def run_header(flow_run: FlowRunView) -> Text:
+    """``Flow run NAME  ID``, its state, when it was last updated."""
     text = Text("Flow run ", style="bold")
     text.append(flow_run.name or "(no name)", style="bold cyan")
     text.append(f"  {flow_run.flow_run_id}\n")
     text.append("State: ")
     text.append_text(state_text(flow_run.state))
     if flow_run.updated_at is not None:
-        text.append(f"\nUpdated: {_time(flow_run.updated_at)}")
+        text.append(f"\nUpdated: {timestamp_text(flow_run.updated_at)}")
     return text
 
 
@@ -160,7 +143,7 @@ def inspection(found: FlowRunInspection, *, last_logs: int,
                log_count: int | None = None) -> RenderableType:
     """Everything ``flowview inspect`` shows, top to bottom; ``log_count``: see :func:`logs_table`."""
     return Group(
-        _run_header(found.flow_run),
+        run_header(found.flow_run),
         Text(),
         state_history_table(found.flow_run.states),
         flow_table(found.flow),

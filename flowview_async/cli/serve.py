@@ -28,6 +28,7 @@ from flowview_async.errors import FixtureError, InvalidArgumentError, UsageError
 from flowview_async.server.http_guard import HttpPolicy
 from flowview_async.server.limits import DEFAULT_STATEMENT_TIME_S, Limits
 from flowview_async.server.runner import LocalBackend
+from flowview_async.server.services import ServiceSettings
 from flowview_async.server.synthetic import parse_synthetic_spec
 
 _BAD_ARGUMENTS = 3
@@ -103,7 +104,11 @@ async def _generate(backend: LocalBackend, synthetic: tuple[int, int, int], seed
 
 
 async def _serve_until_stopped(
-    backend: LocalBackend, fixture: str, synthetic: tuple[int, int, int] | None, seed: int
+    backend: LocalBackend,
+    fixture: str,
+    synthetic: tuple[int, int, int] | None,
+    seed: int,
+    services: ServiceSettings,
 ) -> int:
     """Serve until SIGINT or SIGTERM; the exit code: 0, or 130 for SIGINT during generation."""
     stopped = asyncio.Event()
@@ -121,11 +126,20 @@ async def _serve_until_stopped(
             loop.add_signal_handler(signum, stop, signum)
     try:
         async with backend:
-            counts = await backend.load(fixture)
-            click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
+            kept = await backend.database.row_count()
+            if kept:
+                # A reopened --db file keeps what was written to it; loading the fixture again
+                # would clash with its own rows.
+                click.echo(f"Kept {kept} rows already in the database; fixture not loaded.", err=True)
+            else:
+                counts = await backend.load(fixture)
+                click.echo(f"Loaded {sum(counts.values())} rows from fixture {fixture!r}.", err=True)
             if synthetic is not None and not await _generate(backend, synthetic, seed, stopped):
                 click.echo("Stopped while generating synthetic data; nothing was served.", err=True)
                 return _INTERRUPTED if received[0] == signal.SIGINT else 0
+            # Services start on the loaded data (a scheduler visiting an empty database would
+            # only come back 150 s later).
+            backend.start_services(services)
             # The URL comes first and alone on stdout, once the data is ready to be queried.
             click.echo(backend.url)
             sys.stdout.flush()
@@ -225,6 +239,18 @@ async def _serve_until_stopped(
     metavar="DIR",
     help="Serve an already built Prefect legacy UI from DIR on the same port (see the README).",
 )
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Do not run the scheduler (by default, flows with an active schedule get their next 10 "
+    "runs, checked every 150 s, as Prefect Server does).",
+)
+@click.option(
+    "--no-zombie-killer",
+    is_flag=True,
+    help="Do not run the zombie killer (by default, every 120 s, task runs whose flow run sent no "
+    "heartbeat for 10 minutes are retried or failed, as Prefect Server does).",
+)
 def serve(
     fixture: str,
     host: str,
@@ -240,6 +266,8 @@ def serve(
     allow_get: bool,
     statement_timeout: float,
     ui_dir: str | None,
+    no_scheduler: bool,
+    no_zombie_killer: bool,
 ) -> None:
     """Serve a Prefect Server 1.x-compatible GraphQL API from a fixture."""
     try:
@@ -259,7 +287,8 @@ def serve(
             policy=HttpPolicy(cors_origins=cors_origins, allowed_hosts=allowed_hosts, allow_get=allow_get),
             ui_dir=ui_dir,
         )
-        code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed))
+        services = ServiceSettings(scheduler=not no_scheduler, zombie_killer=not no_zombie_killer)
+        code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed, services))
     except (FixtureError, UsageError) as error:
         print_error(str(error))
         sys.exit(_BAD_ARGUMENTS)

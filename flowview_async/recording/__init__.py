@@ -10,8 +10,11 @@ Record an inspection once, replay it offline (no backend, no network, no real sl
 
 - :class:`Recorder`: the per-client recorder/replayer, an aiohttp client middleware (never a
   process-wide patch: two clients with two cassettes in one loop never mix).
-- :class:`RecordMode`: vcrpy's ``none``/``once``/``new_episodes``/``all``.
+- :class:`RecordMode`: vcrpy's ``none``/``once``/``new_episodes``/``all``, and ``rewrite``.
 - :class:`RepeatPolicy`: when a request's answers run out: ``error``/``repeat_last``/``cycle``.
+- ``match_on`` (:func:`register_matcher`, :class:`MatchRequest`), variable rules
+  (:func:`ignore_variable`, :func:`normalise_variable`, :func:`relative_time`) and vcrpy's
+  ``before_record_request``/``before_record_response`` hooks: see :class:`Recorder`.
 - :func:`replay`: a client replaying a cassette with no backend URL.
 - :func:`graphql_matcher`/:func:`register_graphql_matcher`: the same matching for plain vcrpy and
   pytest-recording, which read these cassettes (and whose cassettes replay here).
@@ -31,9 +34,36 @@ shipped cassettes.
 
 from __future__ import annotations
 
+from flowview_async.recording.matching import (
+    MatchRequest,
+    register_matcher,
+    registered_matchers,
+    unregister_matcher,
+)
 from flowview_async.recording.modes import RecordMode, RepeatPolicy
 from flowview_async.recording.recorder import Recorder
 from flowview_async.recording.replay import replay
+from flowview_async.recording.variable_rules import (
+    VariableRule,
+    ignore_variable,
+    normalise_variable,
+    relative_time,
+)
 from flowview_async.recording.vcr_compat import graphql_matcher, register_graphql_matcher
 
-__all__ = ["RecordMode", "Recorder", "RepeatPolicy", "graphql_matcher", "register_graphql_matcher", "replay"]
+__all__ = [
+    "MatchRequest",
+    "RecordMode",
+    "Recorder",
+    "RepeatPolicy",
+    "VariableRule",
+    "graphql_matcher",
+    "ignore_variable",
+    "normalise_variable",
+    "register_graphql_matcher",
+    "register_matcher",
+    "registered_matchers",
+    "relative_time",
+    "replay",
+    "unregister_matcher",
+]

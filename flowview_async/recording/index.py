@@ -1,15 +1,21 @@
-"""Constant-time lookup of recorded answers, first-in first-out per request key."""
+"""Constant-time lookup of recorded answers, first-in first-out per match key.
+
+The match key is one value per matcher of the recorder's ``match_on`` (see :mod:`.matching`), so
+whatever the user chose to match on, a lookup is one dict access.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 from flowview_async.recording.interaction import Interaction
 from flowview_async.recording.keys import RequestKey
 from flowview_async.recording.modes import RepeatPolicy
 
-__all__ = ["ReplayIndex"]
+__all__ = ["MatchKey", "ReplayIndex"]
+
+MatchKey = tuple[Hashable, ...]
 
 
 class ReplayIndex:
@@ -21,16 +27,16 @@ class ReplayIndex:
 
     def __init__(self, interactions: Iterable[Interaction], repeat: RepeatPolicy) -> None:
         self._repeat = repeat
-        self._by_key: dict[RequestKey, list[Interaction]] = {}
+        self._by_key: dict[MatchKey, list[Interaction]] = {}
         self._by_operation: dict[str | None, list[Interaction]] = {}
-        self._cursor: dict[RequestKey, int] = {}
+        self._cursor: dict[MatchKey, int] = {}
         self._order: list[Interaction] = []
         for interaction in interactions:
             self.add(interaction)
 
     def add(self, interaction: Interaction) -> None:
         self._order.append(interaction)
-        self._by_key.setdefault(interaction.key, []).append(interaction)
+        self._by_key.setdefault(interaction.match_key, []).append(interaction)
         self._by_operation.setdefault(interaction.key.operation, []).append(interaction)
 
     def __len__(self) -> int:
@@ -40,13 +46,17 @@ class ReplayIndex:
     def interactions(self) -> tuple[Interaction, ...]:
         return tuple(self._order)
 
-    def recorded(self, key: RequestKey) -> int:
+    def recorded(self, key: MatchKey) -> int:
         return len(self._by_key.get(key, ()))
 
-    def played(self, key: RequestKey) -> int:
+    def played(self, key: MatchKey) -> int:
         return self._cursor.get(key, 0)
 
-    def take(self, key: RequestKey) -> Interaction | None:
+    @property
+    def played_any(self) -> bool:
+        return bool(self._cursor)
+
+    def take(self, key: MatchKey) -> Interaction | None:
         """The next answer for ``key`` under the repeat policy, or ``None`` if there is none."""
         answers = self._by_key.get(key)
         if not answers:

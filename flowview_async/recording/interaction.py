@@ -10,9 +10,19 @@ from typing import Any
 import attrs
 from yarl import URL
 
-from flowview_async.recording.keys import GraphQLPayload, RequestKey, graphql_payload, request_key
+from flowview_async.recording.keys import (
+    GraphQLPayload,
+    RequestKey,
+    decode_payload,
+    graphql_payload,
+    request_key,
+)
+from flowview_async.recording.matching import Matching, MatchRequest
 
-__all__ = ["Interaction", "pretty_body_text"]
+__all__ = ["DEFAULT_MATCHING", "Interaction", "KeyedRequest", "key_request", "pretty_body_text",
+           "stored_body"]
+
+DEFAULT_MATCHING = Matching()
 
 
 @functools.lru_cache(maxsize=256)
@@ -35,6 +45,53 @@ def pretty_body_text(body: bytes) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _with_variables(body: Any, matching: Matching, *, for_storage: bool) -> Any:
+    """``body`` (a GraphQL payload or a batch of them) with the variable rules applied."""
+    if not matching.rules:
+        return body
+    if isinstance(body, list):
+        return [_with_variables(item, matching, for_storage=for_storage) for item in body]
+    if isinstance(body, Mapping) and isinstance(body.get("variables"), Mapping):
+        operation = graphql_payload({**body, "variables": {}}).operation
+        rewrite = matching.variables_for_storage if for_storage else matching.variables_for_key
+        variables = rewrite(operation, body["variables"])
+        if variables != body["variables"]:
+            return {**body, "variables": variables}
+    return body
+
+
+@attrs.frozen(kw_only=True)
+class KeyedRequest:
+    """A request read for matching: its normalised payload, identity and lookup key."""
+
+    payload: GraphQLPayload
+    key: RequestKey
+    match_key: tuple[Any, ...]
+
+
+def key_request(method: str, uri: str, body: Any, headers: Mapping[str, Any],
+                matching: Matching) -> KeyedRequest:
+    """Key a request (recorded or new) whose body was redacted and decoded into JSON."""
+    payload = graphql_payload(_with_variables(decode_payload(body), matching, for_storage=False))
+    path = _path_of(uri) if matching.matches_path else "*"
+    key = request_key(method, path, payload)
+    if not matching.needs_request_facts:
+        return KeyedRequest(payload=payload, key=key, match_key=matching.match_key_of(key))
+    facts = MatchRequest(
+        method=key.method, uri=uri, path=key.path, operation=key.operation,
+        document=payload.document, variables=json.loads(payload.variables),
+        headers={str(name).lower(): ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                 for name, value in headers.items()},
+        key=key,
+    )
+    return KeyedRequest(payload=payload, key=key, match_key=matching.match_key(facts))
+
+
+def stored_body(body: Any, matching: Matching) -> Any:
+    """The request body as a cassette keeps it (relative times in their ``<now - …>`` form)."""
+    return _with_variables(body, matching, for_storage=True)
+
+
 @attrs.frozen(kw_only=True)
 class Interaction:
     """A recorded exchange.
@@ -46,6 +103,8 @@ class Interaction:
 
     key: RequestKey
     payload: GraphQLPayload
+    # What the index looks the exchange up by: one value per matcher of the recorder's match_on.
+    match_key: tuple[Any, ...]
     request: Mapping[str, Any]
     response: Mapping[str, Any]
     # The bytes replay serves, encoded once (a 10,000-entry cassette must load fast).
@@ -84,15 +143,15 @@ class Interaction:
         request: Mapping[str, Any],
         response: Mapping[str, Any],
         *,
-        match_path: bool = True,
+        matching: Matching = DEFAULT_MATCHING,
         request_body: Any = None,
         position: int | None = None,
     ) -> Interaction:
         """Key an interaction; ``request_body`` is the (redacted) body to key on, if not stored."""
         body_for_key = request.get("body") if request_body is None else request_body
-        payload = graphql_payload(body_for_key)
-        path = _path_of(str(request["uri"])) if match_path else "*"
-        key = request_key(str(request["method"]), path, payload)
+        headers = request.get("headers") or {}
+        keyed = key_request(str(request["method"]), str(request["uri"]), body_for_key,
+                            headers if isinstance(headers, Mapping) else {}, matching)
         raw = response.get("body", {}).get("string")
         if raw is None:
             body = b""
@@ -100,5 +159,5 @@ class Interaction:
             body = raw
         else:
             body = str(raw).encode("utf-8")
-        return cls(key=key, payload=payload, request=request, response=response, body=body,
-                   position=position)
+        return cls(key=keyed.key, payload=keyed.payload, match_key=keyed.match_key,
+                   request=request, response=response, body=body, position=position)

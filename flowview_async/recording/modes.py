@@ -20,12 +20,16 @@ class RecordMode(str, enum.Enum):
     - ``new_episodes``: replay what is recorded, send the rest to the backend and append it.
     - ``all``: never replay; every request goes to the backend and its answer replaces the
       recorded answers for the same request.
+    - ``rewrite`` (pytest-recording's): record from scratch; the file is replaced by this
+      session's exchanges alone (removed if there were none). The old file is left untouched
+      until then, so an interrupted rewrite loses nothing.
     """
 
     NONE = "none"
     ONCE = "once"
     NEW_EPISODES = "new_episodes"
     ALL = "all"
+    REWRITE = "rewrite"
 
     @classmethod
     def coerce(cls, value: str | RecordMode) -> RecordMode:

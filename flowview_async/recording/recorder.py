@@ -23,6 +23,7 @@ from flowview_async.errors import (
     CassetteFormatError,
     CassetteMismatchError,
     ClientClosedError,
+    InvalidArgumentError,
     SchemaDriftWarning,
 )
 from flowview_async.recording.cassette_file import (
@@ -30,9 +31,11 @@ from flowview_async.recording.cassette_file import (
     load_cassette_file,
     save_cassette_file,
 )
+from flowview_async.recording.hooks import Hooks, RequestHook, ResponseHook
 from flowview_async.recording.index import ReplayIndex
-from flowview_async.recording.interaction import Interaction, pretty_body_text
-from flowview_async.recording.keys import decode_payload, graphql_payload, request_key
+from flowview_async.recording.interaction import Interaction, key_request, pretty_body_text, stored_body
+from flowview_async.recording.keys import decode_payload
+from flowview_async.recording.matching import DEFAULT_MATCH_ON, MatcherSpec, Matching
 from flowview_async.recording.mismatch import mismatch_error
 from flowview_async.recording.modes import RecordMode, RepeatPolicy
 from flowview_async.recording.redacted_slots import Slot, fill_redacted_slots, redacted_slots
@@ -45,6 +48,7 @@ from flowview_async.recording.redaction import (
     scrub_text,
 )
 from flowview_async.recording.replayed_response import body_stream, build_replayed_response
+from flowview_async.recording.variable_rules import VariableRule
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -52,7 +56,8 @@ if TYPE_CHECKING:
     from aiohttp import ClientRequest, ClientResponse
     from aiohttp.client_middlewares import ClientHandlerType
 
-    from flowview_async.recording.keys import GraphQLPayload, RequestKey
+    from flowview_async.recording.interaction import KeyedRequest
+    from flowview_async.recording.keys import RequestKey
 
 __all__ = ["Recorder"]
 
@@ -92,9 +97,23 @@ class Recorder:
     Args:
         path: the cassette file (``.json``, or ``.yaml``/``.yml`` for vcrpy's YAML).
         record_mode: ``"none"``, ``"once"`` (default), ``"new_episodes"`` or ``"all"``,
-            with vcrpy's meaning (see :class:`RecordMode`).
+            with vcrpy's meaning, or pytest-recording's ``"rewrite"`` (see :class:`RecordMode`).
         repeat: what replay does when a request's recorded answers are used up: ``"error"``
             (default), ``"repeat_last"`` or ``"cycle"`` (see :class:`RepeatPolicy`).
+        allow_playback_repeats: vcrpy's spelling of "an answer may be played again": with the
+            default ``repeat="error"`` it means ``"repeat_last"``.
+        match_on: which parts of a request must agree (see :mod:`.matching`): any of
+            ``"method"``, ``"path"``, ``"operation"``, ``"document"``, ``"variables"``, names
+            registered with ``register_matcher``, or key functions. Default: all five built-ins.
+        variable_rules: variables to ignore or normalise when matching
+            (``ignore_variable``, ``normalise_variable``, ``relative_time``; see
+            :mod:`.variable_rules`); more can be added with :meth:`add_variable_rules`.
+        before_record_request / before_record_response: vcrpy's hooks (a function or a list of
+            them), given a copy of the request/response in the cassette's shape and returning it
+            changed, or ``None``: a request hook's ``None`` sends that request to the backend
+            untouched by the cassette (neither replayed nor recorded); a response hook's ``None``
+            keeps the exchange out of the file. Both also run on the interactions of a loaded
+            cassette, as vcrpy does.
         secrets: values that must never reach the file (API keys, tenant ids); more can be added
             with :meth:`add_secrets`. Values shorter than 4 characters are ignored.
         request_headers / response_headers: extra header names to record (``content-type`` is
@@ -110,6 +129,8 @@ class Recorder:
         canonical_order: save interactions grouped by request key (first-in first-out within a
             key) instead of in issue order. Concurrent requests interleave differently from one
             recording to the next; this makes re-recording give the same file.
+        save: ``False`` records nothing to the file (the pytest plugin's live mode); requests
+            are still counted (:meth:`calls`).
 
     Use it through ``Client(..., cassette=path)`` or ``Client(..., recorder=Recorder(...))``; the
     client calls :meth:`open` and :meth:`close` and installs :attr:`middleware` on its session.
@@ -128,15 +149,27 @@ class Recorder:
         uri_origin: str | None = None,
         rerecord_command: str | None = None,
         canonical_order: bool = False,
+        allow_playback_repeats: bool = False,
+        match_on: Iterable[MatcherSpec] = DEFAULT_MATCH_ON,
+        variable_rules: Iterable[VariableRule] = (),
+        before_record_request: RequestHook | Iterable[RequestHook] | None = None,
+        before_record_response: ResponseHook | Iterable[ResponseHook] | None = None,
+        save: bool = True,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.coerce(record_mode)
         self.repeat = RepeatPolicy.coerce(repeat)
+        if allow_playback_repeats and self.repeat is RepeatPolicy.ERROR:
+            self.repeat = RepeatPolicy.REPEAT_LAST
+        if not match_path:
+            match_on = [spec for spec in match_on if spec != "path"]
+        self._matching = Matching(match_on, variable_rules)
+        self._hooks = Hooks(before_record_request, before_record_response)
+        self._save_enabled = save
         self._secrets: list[str] = []
         self.add_secrets(*secrets)
         self._request_headers = DEFAULT_REQUEST_HEADERS | {h.lower() for h in request_headers}
         self._response_headers = DEFAULT_RESPONSE_HEADERS | {h.lower() for h in response_headers}
-        self._match_path = match_path
         self._uri_origin = URL(uri_origin) if uri_origin else None
         self._rerecord_command = rerecord_command
         self._canonical_order = canonical_order
@@ -145,6 +178,7 @@ class Recorder:
         self._file_existed = False
         self._loaded: tuple[Interaction, ...] = ()
         self._index = ReplayIndex((), self.repeat)
+        self._raw_loaded: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...] = ()
         # Where recorded requests hold "<REDACTED>", per request minus its variables.
         self._slots: dict[tuple[str, str, str | None, str], frozenset[Slot]] = {}
         self._recorded: dict[int, Interaction] = {}
@@ -159,6 +193,28 @@ class Recorder:
             f"Recorder(path={str(self.path)!r}, record_mode={self.record_mode.value!r}, "
             f"repeat={self.repeat.value!r}, state={self._state!r})"
         )
+
+    @property
+    def match_on(self) -> tuple[str, ...]:
+        """The names of the matchers requests are matched on."""
+        return self._matching.names
+
+    def add_variable_rules(self, *rules: VariableRule) -> None:
+        """Add variable rules, before the first request (the cassette is keyed again with them).
+
+        The CLI calls this once it knows which of its variables are relative times.
+        """
+        if self._recorded or self._index.played_any:
+            msg = (f"{self!r} already handled requests: add variable rules before the first "
+                   "request (or pass variable_rules= to the Recorder).")
+            raise InvalidArgumentError(msg)
+        self._matching.add_rules(rules)
+        if self._state == "open" and self._raw_loaded:
+            learned: list[str] = []
+            self._loaded = self._key_loaded(self._raw_loaded, learned)
+            self.add_secrets(*learned)
+            self._index = ReplayIndex(self._loaded, self.repeat)
+            self._slots = _slots_of(self._loaded)
 
     # --- configuration ---------------------------------------------------------------------------
 
@@ -187,13 +243,17 @@ class Recorder:
 
     @property
     def _serves_recorded(self) -> bool:
-        return self.record_mode is not RecordMode.ALL
+        return self._serves_recorded_mode
 
     @property
     def _sends_live(self) -> bool:
         if self.record_mode is RecordMode.ONCE:
             return not self._file_existed
         return self.record_mode is not RecordMode.NONE
+
+    @property
+    def _serves_recorded_mode(self) -> bool:
+        return self.record_mode not in (RecordMode.ALL, RecordMode.REWRITE)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -203,7 +263,7 @@ class Recorder:
             return
         if self._state == "closed":
             raise ClientClosedError(f"{self!r} was closed; create a new Recorder to record again.")
-        loaded, metadata, learned, empty = await asyncio.to_thread(self._load)
+        loaded, raw, metadata, learned, empty = await asyncio.to_thread(self._load)
         # Values a foreign cassette stored under secret-looking names: never write them again.
         self.add_secrets(*learned)
         # An empty file counts as no file: 'once' records into it (nothing recorded can be lost),
@@ -223,6 +283,7 @@ class Recorder:
             )
             raise CassetteMismatchError(msg)
         self._loaded = loaded or ()
+        self._raw_loaded = raw
         self._index = ReplayIndex(self._loaded, self.repeat)
         self._slots = _slots_of(self._loaded)
         self._warn_on_schema_drift(metadata)
@@ -241,7 +302,12 @@ class Recorder:
             return
         was_open = self._state == "open"
         self._state = "closed"
-        if not was_open or not self._recorded:
+        if not was_open or not self._save_enabled:
+            return
+        if not self._recorded:
+            if self.record_mode is RecordMode.REWRITE:
+                # Rewritten with nothing in it: no cassette at all, as pytest-recording leaves it.
+                await asyncio.to_thread(self.path.unlink, True)
             return
         entries = [(item.request, item.response) for item in self._interactions_to_save()]
         secrets = tuple(self._secrets)
@@ -257,28 +323,38 @@ class Recorder:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _load(self) -> tuple[tuple[Interaction, ...] | None, Mapping[str, Any], list[str], bool]:
+    def _load(self) -> tuple[tuple[Interaction, ...] | None, tuple[Any, ...], Mapping[str, Any],
+                             list[str], bool]:
         """Runs in a worker thread: reads, checks and keys the cassette; mutates nothing.
 
-        Returns the interactions (``None`` when there is no file or an empty one), our metadata,
-        the values learnt to be secret, and whether the file exists but is empty.
+        Returns the interactions (``None`` when there is no file or an empty one), the file's
+        raw entries (to key again if variable rules are added), our metadata, the values learnt
+        to be secret, and whether the file exists but is empty.
         """
         learned: list[str] = []
+        if self.record_mode is RecordMode.REWRITE:
+            return None, (), {}, learned, False  # nothing of the old file survives a rewrite
         data = load_cassette_file(self.path)
         if data is None or data.empty:
-            return None, {}, learned, data is not None
-        interactions = tuple(
-            Interaction.build(
-                request,
-                response,
-                match_path=self._match_path,
-                request_body=self._redact_request_body(decode_payload(request.get("body")), learned),
-                position=position,
-            )
-            for position, (request, response) in enumerate(data.interactions)
-        )
+            return None, (), {}, learned, data is not None
+        interactions = self._key_loaded(data.interactions, learned)
         _schema_sha256()  # warm the cache here, off the event loop
-        return interactions, data.metadata, learned, False
+        return interactions, data.interactions, data.metadata, learned, False
+
+    def _key_loaded(self, entries: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                    learned: list[str]) -> tuple[Interaction, ...]:
+        """Key a cassette's entries, through the hooks (an entry a hook drops is left out)."""
+        keyed = []
+        for position, (request, response) in enumerate(entries):
+            body = self._redact_request_body(decode_payload(request.get("body")), learned)
+            if self._hooks.active:
+                hooked = self._hooks.loaded(request, body, response)
+                if hooked is None:
+                    continue
+                request, body, response = hooked
+            keyed.append(Interaction.build(request, response, matching=self._matching,
+                                           request_body=body, position=position))
+        return tuple(keyed)
 
     def _save(self, entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
               secrets: tuple[str, ...]) -> None:
@@ -301,8 +377,8 @@ class Recorder:
         new = [self._recorded[seq] for seq in sorted(self._recorded)]
         if self.record_mode is RecordMode.ALL:
             # vcrpy 9 semantics: a re-recorded request replaces what was recorded for it before.
-            replaced = {item.key for item in new}
-            chosen = [item for item in self._loaded if item.key not in replaced] + new
+            replaced = {item.match_key for item in new}
+            chosen = [item for item in self._loaded if item.match_key not in replaced] + new
         else:
             chosen = list(self._loaded) + new
         if self._canonical_order:
@@ -326,19 +402,21 @@ class Recorder:
         learned: list[str] = []
         request_json = self._redact_request_body(decode_payload(body_bytes), learned)
         self.add_secrets(*learned)
-        payload = graphql_payload(request_json)
-        key = request_key(request.method, request.url.path if self._match_path else "*", payload)
-        slots = self._slots.get(_slot_scope(key))
-        if slots and isinstance(request_json, dict) and isinstance(request_json.get("variables"), dict):
-            variables, secret_values = fill_redacted_slots(request_json["variables"], slots)
-            if variables != request_json["variables"]:
-                self.add_secrets(*secret_values)
-                request_json = {**request_json, "variables": variables}
-                payload = graphql_payload(request_json)
-                key = request_key(request.method, key.path, payload)
-        self._calls[key.operation] += 1
+        stored: dict[str, Any] = {
+            "method": request.method,
+            "uri": self._stored_uri(request.url),
+            "body": request_json,
+            "headers": self._headers(request.headers, self._request_headers),
+        }
+        if self._hooks.active:
+            hooked = self._hooks.request(stored)
+            if hooked is None:
+                return await handler(request)  # left out by a hook: straight to the backend
+            stored = hooked
+        keyed = self._key(stored)
+        self._calls[keyed.key.operation] += 1
         if self._serves_recorded:
-            answer = self._index.take(key)
+            answer = self._index.take(keyed.match_key)
             if answer is not None:
                 self._check_recorded_body(answer)
                 self._played += 1
@@ -347,15 +425,31 @@ class Recorder:
                     headers=answer.header_pairs(), body=answer.body,
                 )
             if not self._sends_live:
-                raise self._miss(key, payload)
+                raise self._miss(keyed)
         response = await handler(request)
         answer_bytes = await response.read()
         # Reading drained the live stream; give the caller a fresh one over the same bytes, so
         # streaming a recorded response works (vcrpy's aiohttp stub long got this wrong).
         response.content = body_stream(answer_bytes, asyncio.get_running_loop())
-        self._recorded[sequence] = self._record(request, request_json, key, payload,
-                                                response, answer_bytes)
+        recorded = self._record(stored, keyed, response, answer_bytes)
+        if recorded is not None:
+            self._recorded[sequence] = recorded
         return response
+
+    def _key(self, stored: dict[str, Any]) -> KeyedRequest:
+        """Key a new request; a value in a slot redacted in the recording is redacted here too."""
+        keyed = key_request(stored["method"], stored["uri"], stored["body"], stored["headers"],
+                            self._matching)
+        slots = self._slots.get(_slot_scope(keyed.key))
+        body = stored["body"]
+        if slots and isinstance(body, dict) and isinstance(body.get("variables"), dict):
+            variables, secret_values = fill_redacted_slots(body["variables"], slots)
+            if variables != body["variables"]:
+                self.add_secrets(*secret_values)
+                stored["body"] = {**body, "variables": variables}
+                keyed = key_request(stored["method"], stored["uri"], stored["body"],
+                                    stored["headers"], self._matching)
+        return keyed
 
     def _check_recorded_body(self, answer: Interaction) -> None:
         """Refuse to serve a recorded body that claims to be JSON and is not (an edited file).
@@ -425,30 +519,26 @@ class Recorder:
         redacted = scrub_json(document, secrets, by_name=False)
         return json.dumps(redacted, indent=2, sort_keys=True, ensure_ascii=False)
 
-    def _record(
-        self,
-        request: ClientRequest,
-        request_json: Any,
-        key: RequestKey,
-        payload: GraphQLPayload,
-        response: ClientResponse,
-        answer_bytes: bytes,
-    ) -> Interaction:
+    def _record(self, stored: dict[str, Any], keyed: KeyedRequest, response: ClientResponse,
+                answer_bytes: bytes) -> Interaction | None:
+        """The exchange as the cassette keeps it, or ``None`` if a response hook dropped it."""
         text = self._stored_body_text(answer_bytes)
-        stored_request = {
-            "method": request.method,
-            "uri": self._stored_uri(request.url),
-            "body": request_json,
-            "headers": self._headers(request.headers, self._request_headers),
-        }
-        stored_response = {
+        stored_request = {**stored, "body": stored_body(stored["body"], self._matching)}
+        stored_response: dict[str, Any] = {
             "status": {"code": response.status, "message": response.reason},
             "headers": self._headers(response.headers, self._response_headers),
             "body": {"string": text},
         }
+        if self._hooks.active:
+            hooked = self._hooks.response(stored_response)
+            if hooked is None:
+                return None
+            stored_response = hooked
+            # A hook may have rewritten the body: serve and save what it left.
+            text = str(stored_response.get("body", {}).get("string") or "")
         return Interaction(
-            key=key, payload=payload, request=stored_request, response=stored_response,
-            body=text.encode("utf-8"),
+            key=keyed.key, payload=keyed.payload, match_key=keyed.match_key,
+            request=stored_request, response=stored_response, body=text.encode("utf-8"),
         )
 
     # --- replay misses ---------------------------------------------------------------------------
@@ -464,8 +554,9 @@ class Recorder:
             f"{self.path} (record_mode='all' records it again from scratch)"
         )
 
-    def _miss(self, key: RequestKey, payload: GraphQLPayload) -> CassetteMismatchError:
-        recorded = self._index.recorded(key)
+    def _miss(self, keyed: KeyedRequest) -> CassetteMismatchError:
+        key, payload = keyed.key, keyed.payload
+        recorded = self._index.recorded(keyed.match_key)
         if recorded:
             reason = (
                 f"all {recorded} recorded answer(s) for it were already played "

@@ -5,6 +5,15 @@ One command, from the repository root::
     python -m flowview_async.recording.ship            # both cassettes, into cassettes/
     python -m flowview_async.recording.ship --only inspecting-flow-runs --out /tmp/check
 
+``genuine-prefect1-run`` is different: a genuine run of real Prefect 1.4.1 (the flow of
+:mod:`.genuine`, registered with ``prefect register``, run by ``prefect agent local start``)
+against the local backend, watched live from before the agent starts, as ``flowview watch`` on a
+terminal asks (its ``--json`` form asks a subset). Only the watch is recorded: an inspection asks
+some of the same questions (the task runs), and one cassette answers a question with one sequence
+of answers. It needs Prefect 1.4.1 in ``$FLOWVIEW_PEER_VENV`` and is only
+recorded when asked (``--only genuine-prefect1-run``): its ids and timestamps are real, so each
+recording differs, and the tests replay it instead of re-recording it.
+
 The documentation cassette answers ``flowview inspect ID``, ``flowview inspect --name
 tranquil-dolphin``, and ``flowview watch ID`` (live and ``--json``) for its finished run; each
 command is recorded by a client of its own and the recordings are merged (see
@@ -23,19 +32,20 @@ import asyncio
 import contextlib
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from flowview_async.recording.cassette_file import load_cassette_file, save_cassette_file
+from flowview_async.recording.genuine import GenuineRun, PrefectEnvironment, default_peer_venv, run_genuine
 from flowview_async.recording.interaction import Interaction
 from flowview_async.recording.keys import RequestKey
 from flowview_async.recording.modes import RecordMode
 from flowview_async.recording.recorder import Recorder
 
 __all__ = [
-    "DOC_FLOW_RUN_ID", "DOC_FLOW_RUN_NAME", "SHIPPED", "SYNTHETIC_SHAPE", "record_shipped",
-    "reproducible_fixture",
+    "DOC_FLOW_RUN_ID", "DOC_FLOW_RUN_NAME", "GENUINE", "SHIPPED", "SYNTHETIC_SHAPE", "cli_live_watch",
+    "record_genuine", "record_shipped", "reproducible_fixture",
 ]
 
 DOC_FLOW_RUN_ID = "4c0101af-c6bb-4b96-8661-63a5bbfb5596"
@@ -98,10 +108,10 @@ async def _watch_json(client: Any, flow_run_id: str) -> None:
             pass
 
 
-async def _watch_live(client: Any, flow_run_id: str) -> None:
-    """What ``flowview watch ID`` asks on a terminal: the run, its task runs before the watch,
-    after each state change and at the end (log lines refresh them only every few seconds of
-    wall time, which a replay never reaches)."""
+async def cli_live_watch(client: Any, flow_run_id: str) -> AsyncGenerator[Any, None]:
+    """What ``flowview watch ID`` asks on a terminal, yielding the watch's events: the run, its
+    task runs before the watch, after each state change and at the end (log lines refresh them
+    only every few seconds of wall time, which a replay never reaches)."""
     from flowview_async import FlowRunView
     from flowview_async.watch import LogLine
 
@@ -109,8 +119,15 @@ async def _watch_live(client: Any, flow_run_id: str) -> None:
     await view.get_all_task_runs()
     async with contextlib.aclosing(_cli_watch_events(client, flow_run_id)) as events:
         async for event in events:
+            yield event
             if not isinstance(event, LogLine):
                 await view.get_all_task_runs()
+
+
+async def _watch_live(client: Any, flow_run_id: str) -> None:
+    async with contextlib.aclosing(cli_live_watch(client, flow_run_id)) as events:
+        async for _ in events:
+            pass
 
 
 # A shipped cassette answers several commands; each is recorded by a client of its own.
@@ -123,7 +140,16 @@ async def _documentation_example(backend: Any) -> list[Scenario]:
         lambda client: _inspect_by_name(client, DOC_FLOW_RUN_NAME),
         lambda client: _watch_json(client, DOC_FLOW_RUN_ID),
         lambda client: _watch_live(client, DOC_FLOW_RUN_ID),
+        *_cli_scenarios(DOC_FLOW_RUN_ID),
     ]
+
+
+def _cli_scenarios(flow_run_id: str) -> list[Scenario]:
+    """What flowview runs, logs -n/--head/--task, task-run, inspect --task/--timeline and report
+    ask (listed by the CLI itself, next to the commands)."""
+    from flowview_async.cli.shipped_scenarios import cli_scenarios
+
+    return list(cli_scenarios(flow_run_id))
 
 
 async def _synthetic_large(backend: Any) -> list[Scenario]:
@@ -190,18 +216,52 @@ async def record_shipped(name: str, out_dir: Path) -> Path:
     return target
 
 
+GENUINE = "genuine-prefect1-run"
+# Prefect 1 asks the backend for a tenant before anything else; Prefect Server's docs call it default.
+_GENUINE_FIXTURE = {"tenant": [{"name": "default", "slug": "default"}]}
+
+
+async def record_genuine(out_dir: Path, *, venv: Path | None = None) -> tuple[Path, GenuineRun]:
+    """Record :data:`GENUINE` into ``out_dir``: a real Prefect 1.4.1 run, watched live; returns
+    the cassette's path and what the watch saw."""
+    from flowview_async.client import Client
+    from flowview_async.server.runner import LocalBackend
+
+    target = out_dir / f"{GENUINE}.json"
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        async with LocalBackend(_GENUINE_FIXTURE) as backend:
+            prefect = PrefectEnvironment(venv or default_peer_venv(), scratch / "prefect-home",
+                                         backend.graphql_url)
+            live = Recorder(scratch / "live.json", record_mode=RecordMode.ALL,
+                            uri_origin=RECORDED_ORIGIN, canonical_order=True)
+            async with Client(backend.url, recorder=live) as client:
+                run = await run_genuine(prefect, scratch, lambda run_id: cli_live_watch(client, run_id))
+        merged = scratch / target.name
+        await asyncio.to_thread(_merge_recordings, [live.path], merged)
+        text = await asyncio.to_thread(merged.read_text, "utf-8")
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(target.write_text, text, "utf-8")
+    return target, run
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m flowview_async.recording.ship",
         description="Re-record the shipped cassettes from the local backend.",
     )
-    parser.add_argument("--only", choices=sorted(SHIPPED), action="append",
-                        help="record only this cassette (repeatable)")
+    parser.add_argument("--only", choices=[*sorted(SHIPPED), GENUINE], action="append",
+                        help=f"record only this cassette (repeatable); {GENUINE} is recorded "
+                             "only when named, with Prefect 1.4.1 from $FLOWVIEW_PEER_VENV")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     args = parser.parse_args(argv)
     for name in args.only or sorted(SHIPPED):
-        path = asyncio.run(record_shipped(name, args.out))
-        print(f"recorded {path}")
+        if name == GENUINE:
+            path, run = asyncio.run(record_genuine(args.out))
+            print(f"recorded {path} (flow run {run.flow_run_id}, {len(run.events)} watch events)")
+        else:
+            path = asyncio.run(record_shipped(name, args.out))
+            print(f"recorded {path}")
 
 
 if __name__ == "__main__":

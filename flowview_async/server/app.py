@@ -47,6 +47,7 @@ from flowview_async.server.payloads import Body, Payload, error_body, read_body
 from flowview_async.server.resolvers import RequestContext, attach_resolvers, field_resolver
 from flowview_async.server.schema import build_server_schema
 from flowview_async.server.ui import SETTINGS_PATH, UiFiles
+from flowview_async.server.writes import PREFECT_HEADERS, prefect_headers
 
 GRAPHQL_PATHS = ("/", "/graphql", "/graphql/")
 HEALTH_PATH = "/.well-known/apollo/server-health"
@@ -211,6 +212,8 @@ def _variable_errors(
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     body = await payload_of(request)
     checker, database = request.app[CHECKER_KEY], request.app[DATABASE_KEY]
+    # Mutations see the x-prefect-* headers (the agent id), as Prefect's Python service does.
+    PREFECT_HEADERS.set(prefect_headers(request.headers))
     if body.batch is None:
         status, answer = await answer_graphql(checker, database, body.single)
         return _json(answer, status)
@@ -314,6 +317,8 @@ def create_app(
     schema = served_schema()
     limits = limits if limits is not None else Limits()
     policy = policy if policy is not None else HttpPolicy()
+    # Limits.max_body_bytes (16 MB) stays above what Prefect 1.4.1 sends: its log handler ships
+    # batches of up to ~4 MB (Apollo takes 5 MB), a smaller body limit would lose log batches.
     app = web.Application(
         middlewares=[
             host_middleware(policy, bound_host),

@@ -191,6 +191,17 @@ class Database:
 
         return await self.run(call)
 
+    async def row_count(self) -> int:
+        """How many rows all tables hold together (a reopened ``--db`` file is not empty)."""
+
+        def call(connection: sqlite3.Connection) -> int:
+            return sum(
+                int(connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0])
+                for name in insertion_order()
+            )
+
+        return await self.run(call)
+
     async def fetch_all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         def call(connection: sqlite3.Connection) -> list[Any]:
             return connection.execute(sql, params or {}).fetchall()

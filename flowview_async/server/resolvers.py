@@ -20,6 +20,7 @@ from flowview_async.server.hasura import Compiler, QueryError
 from flowview_async.server.selection import QueryContext, SelectedField
 from flowview_async.server.tables import Table, all_tables
 from flowview_async.server.values import normalize_uuid
+from flowview_async.server.writes import attach_mutations
 
 if TYPE_CHECKING:
     # Generic in graphql-core 3.3, a plain NamedTuple in 3.2: only subscript it for the checker.
@@ -227,7 +228,7 @@ async def _mapped_children(_root: Any, info: Info, task_run_id: str) -> Any:
         SELECT min(c.start_time), max(c.end_time), c.state, count(*)
         FROM task_run AS p JOIN task_run AS c
           ON c.flow_run_id = p.flow_run_id AND c.task_id = p.task_id AND c.map_index != -1
-        WHERE p.id = :id GROUP BY c.state
+        WHERE p.id = :id AND p.map_index < 0 GROUP BY c.state
         """,
         {"id": run_id},
     )
@@ -254,7 +255,7 @@ async def _get_task_run_info(_root: Any, info: Info, task_run_id: str) -> Any:
 
 
 def attach_resolvers(schema: GraphQLSchema) -> None:
-    """Set ``resolve`` on every Query field the local backend answers."""
+    """Set ``resolve`` on every Query field the local backend answers, and on every Mutation."""
     query = schema.query_type
     assert query is not None
     builders: dict[str, Callable[[Compiler, Table, SelectedField], str]] = {
@@ -284,3 +285,4 @@ def attach_resolvers(schema: GraphQLSchema) -> None:
     }
     query.fields["mapped_children"].resolve = _mapped_children
     query.fields["get_task_run_info"].resolve = _get_task_run_info
+    attach_mutations(schema)

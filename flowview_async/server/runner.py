@@ -30,6 +30,7 @@ from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
 from flowview_async.server.http_guard import HttpPolicy
 from flowview_async.server.limits import Limits
+from flowview_async.server.services import BackgroundServices, ServiceSettings
 from flowview_async.server.states import RUN_TABLES, append_state
 from flowview_async.server.ui import check_ui_dir
 from flowview_async.server.values import normalize_timestamp, utc_now
@@ -55,6 +56,8 @@ class LocalBackend:
         policy: origins allowed by CORS, extra ``Host`` names, GET
             (:class:`~flowview_async.server.http_guard.HttpPolicy`; none, none, off by default).
         ui_dir: a built Prefect legacy UI to serve from the same port (see :mod:`.ui`).
+        services: the background services to run (scheduler, zombie killer), or None for none:
+            tests opt in, ``flowview serve`` runs them by default (see :mod:`.services`).
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class LocalBackend:
         limits: Limits | None = None,
         policy: HttpPolicy | None = None,
         ui_dir: str | os.PathLike[str] | None = None,
+        services: ServiceSettings | None = None,
     ) -> None:
         self._limits = limits if limits is not None else Limits()
         self._policy = policy if policy is not None else HttpPolicy()
@@ -84,6 +88,8 @@ class LocalBackend:
         self._traffic = Traffic(self._limits.history, self._limits.history_bytes)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
+        self._service_settings = services
+        self._services: BackgroundServices | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -134,16 +140,34 @@ class LocalBackend:
             await self.stop()
             raise
         self._bound_port = int(runner.addresses[0][1])
+        if self._service_settings is not None:
+            self.start_services(self._service_settings)
 
     async def stop(self) -> None:
         """Stop listening, cancel what is still running and close the database; idempotent."""
         runner, self._runner = self._runner, None
         self._bound_port = None
         try:
+            services, self._services = self._services, None
+            if services is not None:
+                await services.stop()
             if runner is not None:
                 await runner.cleanup()
         finally:
             await self._database.close()
+
+    def start_services(self, settings: ServiceSettings) -> None:
+        """Start the background services now (once the data they work on is loaded).
+
+        ``services=`` in the constructor does this at :meth:`start`, after the fixture; ``flowview
+        serve`` loads its data after starting and calls this afterwards. They stop with the backend.
+        """
+        if self._runner is None:
+            raise UsageError("start the LocalBackend before its services")
+        if self._services is not None:
+            raise UsageError("this LocalBackend's services are already running")
+        self._services = BackgroundServices(self._database, settings)
+        self._services.start()
 
     # --- where and what -------------------------------------------------------------------------
 

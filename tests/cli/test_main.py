@@ -13,7 +13,7 @@ from flowview_async import errors
 from flowview_async.cli.exit_codes import exit_code_for
 
 REPO = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["inspect", "logs", "watch", "query"]
+SUBCOMMANDS = ["runs", "inspect", "task-run", "logs", "report", "watch", "query"]
 
 
 def test_group_help_lists_every_subcommand(flowview: Any) -> None:
@@ -47,7 +47,8 @@ def test_every_error_class_has_an_exit_code_apart_from_the_watch_codes() -> None
         assert exit_code_for(error) >= 3, error_class
     assert exit_code_for(errors.FlowRunNotFoundError("x")) == 4
     assert exit_code_for(errors.RequestTimeoutError("x")) == 7
-    assert exit_code_for(errors.QueryValidationError("x")) == 8
+    assert exit_code_for(errors.QueryValidationError("x")) == 3
+    assert exit_code_for(errors.GraphQLQueryError("x")) == 8
     assert exit_code_for(errors.WatchTimeoutError("x")) == 9
     assert exit_code_for(errors.CassetteMismatchError("x")) == 10
 

@@ -45,9 +45,12 @@ def test_query_from_a_file(served: ThreadedBackend, flowview: Any, tmp_path: Pat
 
 def test_errors(served: ThreadedBackend, flowview: Any, tmp_path: Path) -> None:
     invalid = flowview("query", "{ flow_run { nme } }", "--api", served.url)
-    assert invalid.exit_code == 8
+    assert invalid.exit_code == 3  # found locally, before anything is sent
     assert "Did you mean 'name'?" in invalid.stderr
     assert len(invalid.stderr.strip().splitlines()) == 1
+    syntax = flowview("query", "{ flow_run { id ", "--api", served.url)
+    assert syntax.exit_code == 3
+    assert syntax.stderr.startswith("Error: ")
     bad_var = flowview("query", BY_NAME, "--var", "name", "--api", served.url)
     assert bad_var.exit_code == 3
     missing = flowview("query", f"@{tmp_path / 'nope.graphql'}", "--api", served.url)
