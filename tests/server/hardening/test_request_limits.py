@@ -284,3 +284,20 @@ async def test_too_many_object_relationships_in_one_row_is_not_supported(
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "not-supported"
     assert "more than 60 object relationships" in error["message"]
+
+
+async def test_mutations_pass_the_same_limits(backend: LocalBackend, session: aiohttp.ClientSession) -> None:
+    project = "00000000-0000-4000-8000-00000000a002"
+    mutation = "mutation { " + " ".join(
+        f'd{i}: delete_project(input: {{project_id: "{project}"}}) {{ success }}' for i in range(101)
+    ) + " }"
+    status, body, _ = await post_json(session, backend.graphql_url, {"query": mutation})
+    assert status == 400
+    error = only_error(body)
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "101 root fields" in error["message"]
+    # Nothing ran: the project is still there.
+    status, body, _ = await post_json(
+        session, backend.graphql_url, {"query": f'{{ project_by_pk(id: "{project}") {{ name }} }}'}
+    )
+    assert body == {"data": {"project_by_pk": {"name": "beta"}}}
