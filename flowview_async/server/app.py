@@ -20,6 +20,7 @@ import asyncio
 import functools
 import json
 import re
+import threading
 from collections import deque
 from inspect import isawaitable
 from pathlib import Path
@@ -74,9 +75,14 @@ class ServedRequest:
 class Traffic:
     """What the backend has served since start (or the last :meth:`clear`): the latest
     ``capacity`` requests, fewer if their queries and variables add up to over ``max_bytes``
-    (the oldest go first), so a long-running server keeps a bounded history."""
+    (the oldest go first), so a long-running server keeps a bounded history.
+
+    Tests read it from other threads while the server's loop records (a deque cannot be copied
+    while it changes), hence the lock.
+    """
 
     def __init__(self, capacity: int = DEFAULT_HISTORY, max_bytes: int = DEFAULT_HISTORY_BYTES) -> None:
+        self._lock = threading.Lock()
         self.requests: deque[ServedRequest] = deque()
         self._sizes: deque[int] = deque()
         self._bytes = 0
@@ -86,17 +92,24 @@ class Traffic:
         self.max_in_flight = 0
 
     def record(self, served: ServedRequest, size: int) -> None:
-        self.requests.append(served)
-        self._sizes.append(size)
-        self._bytes += size
-        while self.requests and (len(self.requests) > self.capacity or self._bytes > self.max_bytes):
-            self.requests.popleft()
-            self._bytes -= self._sizes.popleft()
+        with self._lock:
+            self.requests.append(served)
+            self._sizes.append(size)
+            self._bytes += size
+            while self.requests and (len(self.requests) > self.capacity or self._bytes > self.max_bytes):
+                self.requests.popleft()
+                self._bytes -= self._sizes.popleft()
+
+    def snapshot(self) -> list[ServedRequest]:
+        """The recorded requests, oldest first (a copy, safe from any thread)."""
+        with self._lock:
+            return list(self.requests)
 
     def clear(self) -> None:
-        self.requests.clear()
-        self._sizes.clear()
-        self._bytes = 0
+        with self._lock:
+            self.requests.clear()
+            self._sizes.clear()
+            self._bytes = 0
         self.max_in_flight = self.in_flight
 
 

@@ -195,7 +195,7 @@ class LocalBackend:
     @property
     def requests(self) -> list[ServedRequest]:
         """GraphQL requests served so far, in arrival order (a copy)."""
-        return list(self._traffic.requests)
+        return self._traffic.snapshot()
 
     def clear_requests(self) -> None:
         """Forget the served requests and restart the in-flight high-water mark."""
