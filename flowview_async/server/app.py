@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 from graphql import (
+    DocumentNode,
     GraphQLSchema,
     OperationDefinitionNode,
     execute,
@@ -127,8 +128,6 @@ _MISSING_VARIABLE = re.compile(
     r"Variable ['\"]\$(?P<name>\w+)['\"] (?:has invalid value: Expected a value of non-null "
     r"type ['\"](?P<type>[^'\"]+)['\"] to be provided|of required type ['\"](?P<type2>[^'\"]+))"
 )
-_formatted = formatted_error
-
 
 def _json(body: Any, status: int = 200) -> web.Response:
     text = json.dumps(body, ensure_ascii=False)
@@ -163,7 +162,7 @@ async def answer_graphql(
 
 
 async def execute_checked(
-    checker: DocumentChecker, database: Database, payload: Payload, document: Any
+    checker: DocumentChecker, database: Database, payload: Payload, document: DocumentNode
 ) -> tuple[int, dict[str, Any]]:
     """Execute a document that passed :meth:`DocumentChecker.check`."""
     schema = checker.schema
@@ -189,7 +188,7 @@ async def execute_checked(
             result = await result
     body: dict[str, Any] = {}
     if result.errors:
-        body["errors"] = [_formatted(e, "INTERNAL_SERVER_ERROR") for e in result.errors]
+        body["errors"] = [formatted_error(e, "INTERNAL_SERVER_ERROR") for e in result.errors]
     body["data"] = result.data
     return 200, body
 
@@ -216,9 +215,9 @@ def _variable_errors(
             # Apollo 2 (graphql-js 14) words it so, and labels it an internal error.
             type_name = missing["type"] or missing["type2"]
             error.message = f'Variable "${missing["name"]}" of required type "{type_name}" was not provided.'
-            errors.append(_formatted(error, "INTERNAL_SERVER_ERROR"))
+            errors.append(formatted_error(error, "INTERNAL_SERVER_ERROR"))
         else:
-            errors.append(_formatted(error, "BAD_USER_INPUT", js_quotes=True))
+            errors.append(formatted_error(error, "BAD_USER_INPUT", js_quotes=True))
     return {"errors": errors}
 
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from graphql import DocumentNode
+
 from flowview_async.server.database import Database
 from flowview_async.server.documents import Checked, DocumentChecker, Refused
 from flowview_async.server.limits import cost_message
 from flowview_async.server.payloads import Payload, error_body
 
-Execute = Callable[[DocumentChecker, Database, Payload, Any], Awaitable[tuple[int, dict[str, Any]]]]
+Execute = Callable[
+    [DocumentChecker, Database, Payload, DocumentNode], Awaitable[tuple[int, dict[str, Any]]]
+]
 
 
 async def answer_batch(
