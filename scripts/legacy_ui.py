@@ -1,7 +1,7 @@
 """Build Prefect's legacy UI from its source and check it against ``flowview serve --ui``.
 
     python scripts/legacy_ui.py build SOURCE   # a git directory or a source tree of PrefectHQ/legacy-ui
-    python scripts/legacy_ui.py check [DIST]   # headless chromium against flowview serve --ui DIST
+    python scripts/legacy_ui.py check [DIST] [--screenshot PNG]   # headless chromium, serve --ui
 
 ``build`` copies the source (by commit: ``git archive``) into the user's cache directory
 (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``flowview/legacy-ui/<commit>/``) and builds it there,
@@ -79,7 +79,7 @@ def build(source: Path) -> Path:
     return dist
 
 
-def check(dist: Path) -> bool:
+def check(dist: Path, screenshot: Path | None = None) -> bool:
     server = subprocess.Popen([str(FLOWVIEW), "serve", "--port", "0", "--ui", str(dist),
                                "--no-scheduler", "--no-zombie-killer"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -92,6 +92,13 @@ def check(dist: Path) -> bool:
              "--dump-dom", page],
             capture_output=True, text=True, timeout=180,
         ).stdout
+        if screenshot is not None:
+            subprocess.run(
+                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                 "--virtual-time-budget=30000", "--window-size=1400,900",
+                 f"--screenshot={screenshot.resolve()}", page],
+                capture_output=True, timeout=180, check=True,
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -110,6 +117,7 @@ def main() -> int:
     build_command.add_argument("source", type=Path)
     check_command = commands.add_parser("check", help="drive the built UI in headless chromium")
     check_command.add_argument("dist", type=Path, nargs="?")
+    check_command.add_argument("--screenshot", type=Path, help="also save the page as a PNG")
     arguments = parser.parse_args()
     if arguments.command == "build":
         print(build(arguments.source))
@@ -118,7 +126,7 @@ def main() -> int:
     if dist is None or not (dist / "index.html").is_file():
         print(f"no built UI: run `python scripts/legacy_ui.py build SOURCE` first (cache: {cache_root()})")
         return 2
-    return 0 if check(dist) else 1
+    return 0 if check(dist, arguments.screenshot) else 1
 
 
 if __name__ == "__main__":
