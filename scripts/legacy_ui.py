@@ -12,9 +12,10 @@ once per commit: ``npm ci`` with the lock's pins turned into npm ``overrides`` (
 download; webpack 4 runs under node 20 with ``--openssl-legacy-provider``. It prints the ``dist``
 folder. Fonts are not downloaded: the UI falls back to the system's fonts.
 
-``check`` starts ``flowview serve --ui DIST`` with the documentation's fixture and loads the flow
-run page in headless chromium (Debian's ``chromium``), printing whether the run's name and state
-appear in the rendered page; exit code 0 when they do.
+``check`` starts ``flowview serve --ui DIST`` with the documentation's fixture and renders the
+dashboard, the flow page, the flow run page and its logs tab in headless chromium (Debian's
+``chromium``), printing whether each shows the expected names, states, task runs and log lines;
+exit code 0 when all do.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import tarfile
 from pathlib import Path
 
 DOC_FLOW_RUN = "8e445d74-9ca6-425b-98e5-72754b7ea174"  # woodoo-leopard, a Success run
+DOC_FLOW = "8bdcf5b5-7598-49d1-a885-61612ca550de"  # hello-world, its flow
 FLOWVIEW = Path(sys.executable).with_name("flowview")
 
 
@@ -79,33 +81,43 @@ def build(source: Path) -> Path:
     return dist
 
 
+# Each page of the UI checked, with what it must show of the documentation's data.
+PAGES = {
+    # The fixture's runs are from 2021: the dashboard's last-day/last-month panels are empty.
+    "dashboard": ("/", ("Run History", "agent")),
+    "flow": (f"/flow/{DOC_FLOW}", ("hello-world",)),
+    "flow run": (f"/flow-run/{DOC_FLOW_RUN}", ("woodoo-leopard", "Success", "say_hello")),
+    "flow run logs": (f"/flow-run/{DOC_FLOW_RUN}?logs", ("Beginning Flow run for 'hello-world'",)),
+}
+_CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000"]
+
+
 def check(dist: Path, screenshot: Path | None = None) -> bool:
+    """Render each page of :data:`PAGES` from ``flowview serve --ui dist``; True if all show."""
     server = subprocess.Popen([str(FLOWVIEW), "serve", "--port", "0", "--ui", str(dist),
                                "--no-scheduler", "--no-zombie-killer"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    results = []
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
-        page = f"{url}/flow-run/{DOC_FLOW_RUN}"
-        rendered = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
-             "--dump-dom", page],
-            capture_output=True, text=True, timeout=180,
-        ).stdout
+        for name, (path, texts) in PAGES.items():
+            rendered = subprocess.run([*_CHROMIUM, "--dump-dom", url + path],
+                                      capture_output=True, text=True, timeout=180).stdout
+            rendered = rendered.replace("&#39;", "'")
+            for text in texts:
+                results.append(text in rendered)
+                print(f"{name} ({path}): {text!r} {'shown' if results[-1] else 'NOT shown'}")
         if screenshot is not None:
             subprocess.run(
-                ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                 "--virtual-time-budget=30000", "--window-size=1400,900",
-                 f"--screenshot={screenshot.resolve()}", page],
+                [*_CHROMIUM, "--hide-scrollbars", "--window-size=1400,900",
+                 f"--screenshot={screenshot.resolve()}", f"{url}/flow-run/{DOC_FLOW_RUN}"],
                 capture_output=True, timeout=180, check=True,
             )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    found = {text: text in rendered for text in ("woodoo-leopard", "Success")}
-    for text, present in found.items():
-        print(f"{page}: {text!r} {'shown' if present else 'NOT shown'}")
-    return all(found.values())
+    return all(results)
 
 
 def main() -> int:
