@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 from yarl import URL
 
+from flowview_async._test_defaults import current_test_defaults
 from flowview_async.errors import ConfigurationError
 
 if sys.version_info >= (3, 11):
@@ -88,6 +89,12 @@ def _check_url(url: str, where: str) -> str:
     return url
 
 
+def _test_backend_url() -> str | None:
+    """Inside a test using the pytest plugin's backend or client: that URL (see _test_defaults)."""
+    defaults = current_test_defaults()
+    return defaults.api_url if defaults is not None else None
+
+
 def resolve_settings(
     *,
     api_url: str | None = None,
@@ -102,6 +109,8 @@ def resolve_settings(
         ConfigurationError: a setting is malformed or a settings file cannot be read.
     """
     env = os.environ if environ is None else environ
+    if api_url is None:
+        api_url = _test_backend_url()
     prefect_home = Path(env.get("PREFECT__HOME_DIR") or (home or Path.home()) / ".prefect")
     config_path = Path(env.get("PREFECT__USER_CONFIG_PATH") or prefect_home / "config.toml")
     config = _read_toml(config_path)

@@ -44,6 +44,7 @@ from graphql import OperationDefinitionNode
 from flowview_async import _schema
 from flowview_async._retry import RetryPolicy
 from flowview_async._settings import Settings, resolve_settings
+from flowview_async._test_defaults import current_test_defaults
 from flowview_async.errors import (
     AuthenticationError,
     BackendUnavailableError,
@@ -233,6 +234,7 @@ class Client:
         self._record_mode = record_mode
         self._repeat = repeat
         self._recorder: Recorder | None = recorder
+        self._shares_recorder = False  # a test's recorder, closed by the test, not by this client
         self._settings: Settings | None = None
         self._state = _State.UNOPENED
         self._gql: GqlClient | None = None
@@ -283,6 +285,7 @@ class Client:
         secrets = tuple(s for s in (self._settings.api_key, self._settings.tenant_id) if s)
         if secrets:
             _GQL_LOG_FILTER.secrets[id(self)] = secrets
+        self._adopt_test_recorder()
         if self._cassette is not None:
             from flowview_async.recording import Recorder
 
@@ -309,6 +312,16 @@ class Client:
         self._gql = GqlClient(transport=transport, execute_timeout=None)
         self._session = await self._gql.connect_async()  # type: ignore[no-untyped-call]
 
+    def _adopt_test_recorder(self) -> None:
+        """Inside a test with a cassette, ``Client()`` with no arguments records and replays
+        through the test's recorder (see :mod:`flowview_async._test_defaults`)."""
+        if self._recorder is not None or self._cassette is not None or self._requested_url:
+            return
+        defaults = current_test_defaults()
+        if defaults is not None and defaults.recorder is not None:
+            self._recorder = defaults.recorder
+            self._shares_recorder = True
+
     async def aclose(self) -> None:
         """Close the connection pool and save the cassette, if any. Safe to call twice."""
         if self._state is _State.CLOSED:
@@ -320,7 +333,7 @@ class Client:
                 await self._gql.close_async()  # type: ignore[no-untyped-call]
         finally:
             self._session = None
-            if self._recorder is not None:
+            if self._recorder is not None and not self._shares_recorder:
                 await self._recorder.close()
 
     # --- properties ------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ RATIO_LINE = re.compile(r"^ratio: .+ = \d+(\.\d+)?x \(.+\)$")
         ("bench_server_hardening.py", 2),
         ("bench_writes.py", 2),
         ("bench_cli.py", 4),
+        ("bench_startup.py", 3),
+        ("bench_watch.py", 4),
+        ("soak_watch.py", 1),
     ],
 )
 def test_benchmark_runs_and_prints_its_ratios(script: str, ratio_lines: int) -> None:

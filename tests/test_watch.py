@@ -275,11 +275,11 @@ async def test_many_runs_from_one_task_with_two_requests_per_poll(backend: Local
         lines = [e for e in collector.logs() if e.flow_run_id == flow_run_id]
         assert len(lines) == 3
     operations = [r.operation_name for r in backend.requests]
-    # Each run's (empty) backlog is one request; then one request per poll for all five runs,
-    # and the final snapshots of the runs that finished together in one more.
-    backlog = operations[:5]
-    assert backlog == ["WatchPoll"] * 5
-    assert set(operations[5:]) == {"WatchPoll", "FlowRuns"}
+    # Where the backend's clock is (one request), each run's (empty) backlog in one request each;
+    # then one request per poll for all five runs, and the final snapshots of the runs that
+    # finished together in one more.
+    assert operations[:6] == ["WatchNewest"] + ["WatchPoll"] * 5
+    assert set(operations[6:]) == {"WatchPoll", "FlowRuns"}
     assert operations.count("FlowRuns") <= 5
 
 

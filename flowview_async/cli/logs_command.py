@@ -23,7 +23,7 @@ from flowview_async.errors import InvalidArgumentError
 from flowview_async.flow_run import FlowRunView
 from flowview_async.logs import FlowRunLog, level_number, log_pages
 from flowview_async.recording.variable_rules import VariableRule, relative_time
-from flowview_async.watch import LogLine, watch_flow_run
+from flowview_async.watch import LogLine, RunError, watch_flow_run
 
 __all__ = ["clock", "logs", "parse_since", "since_rules"]
 
@@ -84,10 +84,17 @@ async def _tail(client: Client, where: dict[str, object], count: int) -> list[Fl
     return (await last_logs(client, where, count))[0] if count else []
 
 
-async def _followed(client: Client, flow_run_id: str) -> AsyncGenerator[list[FlowRunLog], None]:
-    async with aclosing(watch_flow_run(flow_run_id, client=client, stream_states=False)) as events:
+async def _followed(client: Client, flow_run_id: str, start: str,
+                    last: list[LogLine]) -> AsyncGenerator[list[FlowRunLog], None]:
+    """The run's lines from ``start`` (the beginning, or a cursor) until it finishes; the last
+    line's event is kept in ``last``, for the resume hint printed if following is interrupted."""
+    async with watch_flow_run(flow_run_id, client=client, start=start,
+                              stream_states=False) as events:
         async for event in events:
+            if isinstance(event, RunError):
+                raise event.error  # deleted while followed: the same error as an unknown id
             if isinstance(event, LogLine):
+                last[:] = [event]
                 yield [event.log]
 
 
@@ -117,10 +124,12 @@ def _printer(console: Console, *, as_json: bool) -> Callable[[list[FlowRunLog]],
 @click.option("--task", "task_spec", metavar="SLUG[/MAP_INDEX]",
               help="Only lines of this task's runs (a mapped task: parent and children), or "
                    "with /MAP_INDEX of that one run (-1: the mapped parent).")
+@click.option("--from-cursor", "from_cursor", metavar="CURSOR",
+              help="With --follow: resume right after the line a cursor was printed for.")
 @common_options
 def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
          tail: int | None, head: int | None, task_spec: str | None,
-         options: CommonOptions) -> None:
+         from_cursor: str | None, options: CommonOptions) -> None:
     """Print the log lines of a flow run and of its task runs, oldest first.
 
     \b
@@ -131,7 +140,8 @@ def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
 
     Levels, --since, --task, --head and --tail are applied by the backend: only the lines
     shown are downloaded. --json prints one JSON object per line (JSON Lines), so it streams
-    with --follow.
+    with --follow. An interrupted --follow prints a cursor on stderr; --from-cursor CURSOR
+    resumes there, each line printed once across the two.
     """
 
     async def body(client: Client) -> int:
@@ -146,11 +156,14 @@ def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
         minimum = level_number(level) if level is not None else None
         # Fails with FlowRunNotFoundError for an unknown id, rather than printing nothing.
         await FlowRunView.from_flow_run_id(run_id, client=client)
+        if from_cursor is not None and not follow:
+            raise InvalidArgumentError("--from-cursor resumes a --follow: add --follow.")
         ids = await task_run_ids(client, run_id, task_spec) if task_spec is not None else None
         where = logs_where(run_id, after=after, minimum=minimum, task_run_ids=ids)
         batches: AsyncGenerator[list[FlowRunLog], None]
+        last: list[LogLine] = []
         if follow:
-            batches = _followed(client, run_id)
+            batches = _followed(client, run_id, from_cursor or "beginning", last)
         elif tail is not None:
             batches = _one_batch(_tail(client, where, tail))
         elif head is not None:
@@ -158,13 +171,19 @@ def logs(flow_run_id: str, follow: bool, level: str | None, since: str | None,
         else:
             batches = _logs_so_far(client, where)
         show = _printer(stdout_console(), as_json=options.json)
-        async with aclosing(batches):
-            async for batch in batches:
-                kept = [log for log in batch
-                        if (after is None or log.timestamp > after)
-                        and (minimum is None or log.level >= minimum)]
-                if kept:
-                    show(kept)
+        try:
+            async with aclosing(batches):
+                async for batch in batches:
+                    kept = [log for log in batch
+                            if (after is None or log.timestamp > after)
+                            and (minimum is None or log.level >= minimum)]
+                    if kept:
+                        show(kept)
+        except BaseException:
+            if last:
+                click.echo(f"To resume: flowview logs {run_id} --follow --from-cursor "
+                           f"{last[0].cursor}", err=True)
+            raise
         return 0
 
     run_command(options, body)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -26,16 +25,15 @@ from flowview_async.watch import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     LogLine,
+    RunError,
     RunFinished,
     StateChange,
+    TaskRunStateChange,
     WatchEvent,
     watch_flow_run,
 )
 
 __all__ = ["exit_code_for_state", "watch"]
-
-# The task run count is refreshed at most this often while only log lines arrive.
-_PROGRESS_REFRESH_S = 2.0
 
 
 def exit_code_for_state(state: State) -> int:
@@ -72,18 +70,30 @@ def _watch_notices(*, debug: bool) -> Iterator[None]:
 
 
 def _event_json(event: WatchEvent) -> dict[str, Any]:
+    """One JSON line per event; each carries the cursor that --from-cursor resumes after."""
+    document: dict[str, Any]
     if isinstance(event, LogLine):
-        return {"event": "log", "flow_run_id": event.flow_run_id, **event.log.to_dict()}
-    kind = "state" if isinstance(event, StateChange) else "finished"
-    document: dict[str, Any] = {
-        "event": kind,
-        "flow_run_id": event.flow_run_id,
-        "timestamp": event.timestamp.isoformat(),
-        "state": event.state.name,
-        "message": event.state.message,
-    }
-    if isinstance(event, RunFinished):
-        document["exit_code"] = exit_code_for_state(event.state)
+        document = {"event": "log", "flow_run_id": event.flow_run_id, **event.log.to_dict()}
+    elif isinstance(event, RunError):
+        document = {"event": "error", "flow_run_id": event.flow_run_id,
+                    "timestamp": event.timestamp.isoformat(),
+                    "error": type(event.error).__name__, "message": event.message}
+    else:
+        kinds = {StateChange: "state", TaskRunStateChange: "task_run_state",
+                 RunFinished: "finished"}
+        document = {
+            "event": kinds[type(event)],
+            "flow_run_id": event.flow_run_id,
+            "timestamp": event.timestamp.isoformat(),
+            "state": event.state.name,
+            "message": event.state.message,
+        }
+        if isinstance(event, TaskRunStateChange):
+            document.update(task_run_id=event.task_run_id, task_slug=event.task_slug,
+                            map_index=event.map_index)
+        if isinstance(event, RunFinished):
+            document["exit_code"] = exit_code_for_state(event.state)
+    document["cursor"] = event.cursor
     return document
 
 
@@ -96,7 +106,8 @@ class _LiveView:
         self._state = flow_run.state
         self._progress = Progress(TextColumn("Task runs"), BarColumn(), MofNCompleteColumn())
         self._bar: TaskID = self._progress.add_task("task runs", total=None)
-        self._refreshed_at = 0.0
+        # Task run id -> finished?, loaded once, then kept up by the watch's task-run events.
+        self._finished: dict[str, bool] = {}
 
     def renderable(self) -> Group:
         header = Text(f"{self._view.name or ''} {self._view.flow_run_id}  ", style="bold")
@@ -106,13 +117,18 @@ class _LiveView:
     def set_state(self, state: State) -> None:
         self._state = state
 
-    async def refresh_task_runs(self, *, force: bool) -> None:
-        if not force and time.monotonic() - self._refreshed_at < _PROGRESS_REFRESH_S:
-            return
-        self._refreshed_at = time.monotonic()
+    async def load_task_runs(self) -> None:
         task_runs = await self._view.get_all_task_runs()
-        finished = sum(1 for task_run in task_runs if task_run.state.is_finished())
-        self._progress.update(self._bar, total=len(task_runs), completed=finished)
+        self._finished = {t.task_run_id: t.state.is_finished() for t in task_runs}
+        self._update_bar()
+
+    def task_run_state(self, event: TaskRunStateChange) -> None:
+        self._finished[event.task_run_id] = event.state.is_finished()
+        self._update_bar()
+
+    def _update_bar(self) -> None:
+        self._progress.update(self._bar, total=len(self._finished),
+                              completed=sum(self._finished.values()))
 
 
 async def _watch_live(client: Client, flow_run_id: str, events: Any) -> int:
@@ -120,22 +136,23 @@ async def _watch_live(client: Client, flow_run_id: str, events: Any) -> int:
     view = _LiveView(flow_run)
     console = stdout_console()
     final: State = flow_run.state
-    await view.refresh_task_runs(force=True)
+    await view.load_task_runs()
     try:
         with Live(view.renderable(), console=console, auto_refresh=False, transient=False) as live:
             async for event in events:
+                if isinstance(event, RunError):
+                    raise event.error  # deleted while watched: as for an unknown id
                 if isinstance(event, LogLine):
                     live.console.print(render.log_line(event.log))
-                    await view.refresh_task_runs(force=False)
+                elif isinstance(event, TaskRunStateChange):
+                    view.task_run_state(event)
                 elif isinstance(event, StateChange):
                     text = Text(f"{event.timestamp.isoformat(sep=' ', timespec='seconds')} state   ")
                     live.console.print(text.append_text(render.state_text(event.state)))
                     view.set_state(event.state)
-                    await view.refresh_task_runs(force=True)
                 else:
                     final = event.state
                     view.set_state(final)
-                    await view.refresh_task_runs(force=True)
                 live.update(view.renderable(), refresh=True)
     finally:
         # Off a terminal, Live leaves its last frame without a line end. Ending it here, on errors
@@ -149,6 +166,8 @@ async def _watch_json(events: Any) -> int:
     code = OTHER_STATE
     async for event in events:
         click.echo(json.dumps(_event_json(event)))
+        if isinstance(event, RunError):
+            raise event.error
         if isinstance(event, RunFinished):
             code = exit_code_for_state(event.state)
     return code
@@ -165,9 +184,11 @@ async def _watch_json(events: Any) -> int:
               help="Longest wait between polls while nothing changes.")
 @click.option("--max-duration", type=click.FloatRange(min=0, min_open=True), default=12 * 3600.0,
               show_default=True, help="Give up (exit code 9) after this many seconds.")
+@click.option("--from-cursor", "from_cursor", metavar="CURSOR",
+              help="Resume right after the event a --json line's cursor belongs to.")
 @common_options
 def watch(flow_run_id: str, no_logs: bool, poll_interval: float, max_poll_interval: float,
-          max_duration: float, options: CommonOptions) -> None:
+          max_duration: float, from_cursor: str | None, options: CommonOptions) -> None:
     """Follow a flow run live until it finishes: state changes, a bar of finished task runs,
     and its log lines as they arrive.
 
@@ -178,16 +199,18 @@ def watch(flow_run_id: str, no_logs: bool, poll_interval: float, max_poll_interv
     \b
     flowview watch 4c0101af-c6bb-4b96-8661-63a5bbfb5596 && echo "it worked"
 
-    --json prints one JSON object per event (JSON Lines): state, log, then finished.
+    --json prints one JSON object per event (JSON Lines): state, task_run_state, log, then
+    finished; each with a "cursor" that --from-cursor resumes right after.
     """
 
     async def body(client: Client) -> int:
         run_id = check_id(flow_run_id, "FLOW_RUN_ID")
         stream = watch_flow_run(run_id, client=client, stream_logs=not no_logs,
+                                stream_task_runs=True, start=from_cursor or "beginning",
                                 poll_interval=poll_interval,
                                 max_poll_interval=max(max_poll_interval, poll_interval),
                                 max_duration=max_duration)
-        async with aclosing(stream) as events:
+        async with stream as events:
             if options.json:
                 return await _watch_json(events)
             return await _watch_live(client, run_id, events)

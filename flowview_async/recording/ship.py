@@ -95,8 +95,8 @@ def _cli_watch_events(client: Any, flow_run_id: str) -> Any:
 
     # Mirrors flowview_async/cli/watch_command.py (its --poll-interval, --max-poll-interval
     # and --max-duration defaults); a change there needs a re-recording here.
-    return watch_flow_run(flow_run_id, client=client, stream_logs=True,
-                          poll_interval=DEFAULT_POLL_INTERVAL,
+    return watch_flow_run(flow_run_id, client=client, stream_logs=True, stream_task_runs=True,
+                          start="beginning", poll_interval=DEFAULT_POLL_INTERVAL,
                           max_poll_interval=max(DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
                           max_duration=12 * 3600.0)
 
@@ -109,19 +109,15 @@ async def _watch_json(client: Any, flow_run_id: str) -> None:
 
 
 async def cli_live_watch(client: Any, flow_run_id: str) -> AsyncGenerator[Any, None]:
-    """What ``flowview watch ID`` asks on a terminal, yielding the watch's events: the run, its
-    task runs before the watch, after each state change and at the end (log lines refresh them
-    only every few seconds of wall time, which a replay never reaches)."""
+    """What ``flowview watch ID`` asks on a terminal, yielding the watch's events: the run and its
+    task runs once before the watch (the watch's task-run events keep the bar up to date)."""
     from flowview_async import FlowRunView
-    from flowview_async.watch import LogLine
 
     view = await FlowRunView.from_flow_run_id(flow_run_id, client=client)
     await view.get_all_task_runs()
     async with contextlib.aclosing(_cli_watch_events(client, flow_run_id)) as events:
         async for event in events:
             yield event
-            if not isinstance(event, LogLine):
-                await view.get_all_task_runs()
 
 
 async def _watch_live(client: Any, flow_run_id: str) -> None:

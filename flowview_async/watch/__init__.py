@@ -51,7 +51,8 @@ from flowview_async.watch.options import (
     DEFAULT_POLL_INTERVAL,
     pacing,
 )
-from flowview_async.watch.stream import FlowRunWatch, _Flags, is_transient
+from flowview_async.watch.poller import is_transient
+from flowview_async.watch.stream import FlowRunWatch, _Flags
 
 if TYPE_CHECKING:
     from flowview_async.client import Client
@@ -89,6 +90,7 @@ def watch_flow_runs(
     late_log_window: float | timedelta = DEFAULT_LATE_LOG_WINDOW,
     page_size: int = DEFAULT_PAGE_SIZE,
     max_run_failures: int = DEFAULT_MAX_RUN_FAILURES,
+    keep_open: bool = False,
 ) -> FlowRunWatch:
     """Watch several flow runs from one task: their events merged into one stream.
 
@@ -114,6 +116,8 @@ def watch_flow_runs(
             may still appear (out-of-order commits); each poll looks this far back.
         page_size: rows per request while reading a backlog.
         max_run_failures: polls in a row a run's rows may fail to read before it leaves.
+        keep_open: go on when every run has ended (until closed or ``max_duration``), for a
+            service that adds runs as they come; ``flow_run_ids`` may then be empty.
 
     Returns:
         A :class:`FlowRunWatch`: iterate it; use it with ``async with`` (or
@@ -131,7 +135,8 @@ def watch_flow_runs(
                      page_size=page_size, max_run_failures=max_run_failures)
     flags = _Flags(states=bool(stream_states), logs=bool(stream_logs),
                    task_runs=bool(stream_task_runs))
-    return FlowRunWatch(flow_run_ids, client=client, start=start, flags=flags, pacing=checked)
+    return FlowRunWatch(flow_run_ids, client=client, start=start, flags=flags, pacing=checked,
+                        keep_open=bool(keep_open))
 
 
 def watch_flow_run(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import json
 import zlib
 from datetime import datetime, timedelta
@@ -36,9 +37,21 @@ import attrs
 from flowview_async._rows import format_timestamp, parse_timestamp
 from flowview_async.errors import InvalidArgumentError, MalformedResponseError
 
-__all__ = ["Book", "Change", "Journal", "Mark", "RunPosition", "apply", "decode", "encode"]
+__all__ = [
+    "Book",
+    "Change",
+    "Journal",
+    "Mark",
+    "RunPosition",
+    "apply",
+    "decode",
+    "encode",
+    "fingerprint",
+    "newest",
+]
 
 _PREFIX = "fvw1."
+_FINGERPRINT_BYTES = 8
 # A cursor is a user's input: refuse absurd ones before decompressing them.
 _MAX_CURSOR_CHARS = 64 * 1024 * 1024
 
@@ -69,15 +82,25 @@ class Book:
 
     window: float
     created: str | None = None
-    recent: dict[str, str] = attrs.field(factory=dict)
+    # Fingerprints of recent row ids -> their `created` (8 bytes each keeps cursors small).
+    recent: dict[bytes, str] = attrs.field(factory=dict)
     runs: dict[str, RunPosition] = attrs.field(factory=dict)
     ended: set[str] = attrs.field(factory=set)
+    _floor: tuple[str, datetime] | None = attrs.field(default=None, eq=False, repr=False)
 
     def since(self) -> str | None:
         """The ``created`` lower bound of the next live poll."""
+        floor = self.floor()
+        return None if floor is None else format_timestamp(floor)
+
+    def floor(self) -> datetime | None:
+        """:meth:`since` as a datetime (computed once per mark: it is checked for every row)."""
         if self.created is None:
             return None
-        return format_timestamp(parse_timestamp(self.created) - timedelta(seconds=self.window))
+        if self._floor is None or self._floor[0] != self.created:
+            self._floor = (self.created,
+                           parse_timestamp(self.created) - timedelta(seconds=self.window))
+        return self._floor[1]
 
 
 # A change is a tuple whose first item names it; see apply().
@@ -87,8 +110,13 @@ Change = tuple[Any, ...]
 def apply(book: Book, change: Change) -> None:
     """Apply one change to ``book`` (the only way the bookkeeping changes)."""
     kind = change[0]
+    if kind in ("state", "key", "exhausted", "mode") and change[1] not in book.runs:
+        return  # the run was removed (or ended) meanwhile
     if kind == "row":  # ("row", id, created): a task-run state or log line delivered
-        book.recent[change[1]] = change[2]
+        floor = book.floor()
+        # Older than the window, it can never come back from a poll: nothing to remember.
+        if floor is None or parse_timestamp(change[2]) >= floor:
+            book.recent[fingerprint(change[1])] = change[2]
     elif kind == "state":  # ("state", run, state id, version, floor, final)
         run = book.runs[change[1]]
         _, _, state_id, version, floor, final = change
@@ -115,9 +143,8 @@ def apply(book: Book, change: Change) -> None:
         if newest is not None and (book.created is None
                                    or parse_timestamp(newest) > parse_timestamp(book.created)):
             book.created = newest
-        horizon = book.since()
-        if horizon is not None:
-            floor = parse_timestamp(horizon)
+        floor = book.floor()
+        if floor is not None:
             book.recent = {i: c for i, c in book.recent.items() if parse_timestamp(c) >= floor}
     elif kind == "add":  # ("add", run, mode)
         book.runs[change[1]] = RunPosition(mode=change[2])
@@ -131,22 +158,30 @@ def apply(book: Book, change: Change) -> None:
         raise AssertionError(f"unknown bookkeeping change {kind!r}")
 
 
-@attrs.frozen
+@attrs.define
 class Journal:
-    """The changes of one step, from a frozen copy of the book taken when the step began."""
+    """The changes of one step, from a frozen copy of the book taken when the step began.
+
+    Cursors are usually read in delivery order, so the book of the last one read is kept and
+    rolled forward: reading every event's cursor costs one pass over the step, not one each.
+    """
 
     base: Book
     changes: list[Change] = attrs.field(factory=list)
+    _rolled: Book | None = None
+    _rolled_count: int = 0
 
     @classmethod
     def start(cls, book: Book) -> Journal:
         return cls(copy.deepcopy(book))
 
     def book_at(self, count: int) -> Book:
-        book = copy.deepcopy(self.base)
-        for change in self.changes[:count]:
-            apply(book, change)
-        return book
+        if self._rolled is None or self._rolled_count > count:
+            self._rolled, self._rolled_count = copy.deepcopy(self.base), 0
+        for change in self.changes[self._rolled_count:count]:
+            apply(self._rolled, change)
+        self._rolled_count = count
+        return self._rolled
 
 
 @attrs.frozen
@@ -157,7 +192,7 @@ class Mark:
     count: int
 
     def cursor(self) -> str:
-        return encode(self.journal.book_at(self.count))
+        return encode(self.journal.book_at(self.count))  # encode() only reads the book
 
 
 # --- the string form -----------------------------------------------------------------------------
@@ -182,12 +217,12 @@ def _position_document(position: RunPosition) -> dict[str, Any]:
 
 def encode(book: Book) -> str:
     """The cursor string of ``book``: compressed JSON, URL-safe, prefixed with its format."""
-    by_time: dict[str, list[str]] = {}
+    by_time: dict[str, bytearray] = {}
     for row_id, created in book.recent.items():
-        by_time.setdefault(created, []).append(row_id)
+        by_time.setdefault(created, bytearray()).extend(row_id)
     document = {
         "c": book.created,
-        "r": by_time,
+        "r": {moment: base64.b64encode(ids).decode() for moment, ids in by_time.items()},
         "runs": {run: _position_document(p) for run, p in book.runs.items()},
         "ended": sorted(book.ended),
     }
@@ -257,15 +292,26 @@ def decode(cursor: str, *, window: float) -> Book:
         raise _bad("a part is missing")
     created = document.get("c")
     book = Book(window=window, created=None if created is None else _timestamp_text(created))
-    for moment, ids in recent.items():
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+    for moment, packed in recent.items():
+        try:
+            ids = base64.b64decode(packed, validate=True) if isinstance(packed, str) else b"?"
+        except binascii.Error:
+            ids = b"?"
+        if len(ids) % _FINGERPRINT_BYTES:
             raise _bad("recent ids are malformed")
         when = _timestamp_text(moment)
-        book.recent.update(dict.fromkeys(ids, when))
+        book.recent.update(dict.fromkeys(
+            (ids[i:i + _FINGERPRINT_BYTES] for i in range(0, len(ids), _FINGERPRINT_BYTES)), when))
     for run, position in runs.items():
         book.runs[str(run)] = _position(position)
     book.ended = {str(run) for run in ended}
     return book
+
+
+def fingerprint(row_id: str) -> bytes:
+    """What the watch remembers of a delivered row's id: 64 bits (a collision among the few
+    thousand rows of one window is a one-in-10^12 event)."""
+    return hashlib.blake2b(row_id.encode(), digest_size=_FINGERPRINT_BYTES).digest()
 
 
 def newest(first: str | None, second: str | None) -> str | None:

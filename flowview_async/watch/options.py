@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable
 from datetime import timedelta
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_POLL_INTERVAL",
     "DEFAULT_MAX_RUN_FAILURES",
     "DEFAULT_POLL_INTERVAL",
+    "Clock",
     "Pacing",
     "check_ids",
     "check_start",
@@ -32,9 +34,10 @@ DEFAULT_MAX_POLL_INTERVAL = 10.0
 # meant its backoff never grew).
 BACKOFF_FACTOR = 1.5
 DEFAULT_MAX_DURATION = timedelta(hours=12)
-# How long after a row's insertion time (`created`) a row inserted earlier may still become
-# visible (transactions commit out of order); each poll looks this far back again.
-DEFAULT_LATE_LOG_WINDOW = 15.0
+# How long after a row's insertion time (`created`, the backend's clock) a row inserted earlier
+# may still become visible (transactions commit out of order); each poll looks this far back
+# again. Lines an agent sends late with old timestamps need no window: they are stored late.
+DEFAULT_LATE_LOG_WINDOW = 5.0
 # Polls in a row in which one run's rows cannot be read before that run leaves the watch.
 DEFAULT_MAX_RUN_FAILURES = 3
 
@@ -79,7 +82,7 @@ def pacing(*, poll_interval: Any, max_poll_interval: Any, max_duration: Any,
         page_size=check_page_size(page_size), max_run_failures=max_run_failures)
 
 
-def check_ids(flow_run_ids: Iterable[str]) -> list[str]:
+def check_ids(flow_run_ids: Iterable[str], *, allow_empty: bool = False) -> list[str]:
     """The ids to watch, canonical and without duplicates."""
     if isinstance(flow_run_ids, (str, bytes)):
         msg = "flow_run_ids must be a list of ids, not one string; use watch_flow_run() for one run."
@@ -90,8 +93,9 @@ def check_ids(flow_run_ids: Iterable[str]) -> list[str]:
         msg = f"flow_run_ids must be a list of flow run id strings, got {flow_run_ids!r}."
         raise InvalidArgumentError(msg) from None
     ids = list(dict.fromkeys(check_id(i, "flow_run_id") for i in items))
-    if not ids:
-        msg = "flow_run_ids is empty: pass at least one flow run id to watch."
+    if not ids and not allow_empty:
+        msg = ("flow_run_ids is empty: pass at least one flow run id to watch (or keep_open=True "
+               "to add them later).")
         raise InvalidArgumentError(msg)
     return ids
 
@@ -102,3 +106,21 @@ def check_start(start: Any) -> str:
         msg = f"start must be 'now', 'beginning' or a cursor string from an event, got {start!r}."
         raise InvalidArgumentError(msg)
     return start
+
+
+class Clock:
+    """max_duration, counted both in wall time and in nominal time slept (replayed sleeps are
+    instant, so a replayed watch times out where the recorded one did)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_duration: float | None) -> None:
+        self._loop = loop
+        self._started = loop.time()
+        self._max = max_duration
+        self.slept = 0.0
+
+    def next_wait(self, interval: float) -> float | None:
+        """How long to sleep before the next poll; None once max_duration is used up."""
+        if self._max is None:
+            return interval
+        remaining = self._max - max(self._loop.time() - self._started, self.slept)
+        return None if remaining <= 0 else min(interval, remaining)

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -35,14 +35,13 @@ from flowview_async.errors import (
     BackendUnavailableError,
     FlowRunNotFoundError,
     FlowViewError,
-    GraphQLQueryError,
     InvalidArgumentError,
     MalformedResponseError,
-    QueryValidationError,
     UsageError,
     WatchTimeoutError,
 )
 from flowview_async.watch.cursor import Book, Change, Journal, Mark, RunPosition, apply, decode, newest
+from flowview_async.watch.documents import Streams
 from flowview_async.watch.events import (
     LogLine,
     RunError,
@@ -51,57 +50,24 @@ from flowview_async.watch.events import (
     TaskRunStateChange,
     WatchEvent,
 )
-from flowview_async.watch.options import BACKOFF_FACTOR, Pacing, check_ids, check_start
+from flowview_async.watch.items import Item, RunFaultError
+from flowview_async.watch.options import BACKOFF_FACTOR, Clock, Pacing, check_ids, check_start
 from flowview_async.watch.poller import (
-    Item,
-    Plan,
-    RunFaultError,
-    Streams,
     backlog_plan,
+    fan_out,
     fetch_head,
-    final_views,
+    is_transient,
     live_plans,
     step_items,
-    sync_now,
 )
+from flowview_async.watch.sync import final_views, newest_created, sync_now
 
 if TYPE_CHECKING:
     from flowview_async.client import Client
 
-__all__ = ["FlowRunWatch", "is_transient"]
+__all__ = ["FlowRunWatch"]
 
 logger = logging.getLogger("flowview_async.watch")
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether the watch retries ``error`` (after the client's own retries) rather than end."""
-    if isinstance(error, QueryValidationError):
-        return False
-    return isinstance(error, (BackendUnavailableError, MalformedResponseError, GraphQLQueryError))
-
-
-async def _fan_out(client: Client, plans: Sequence[Plan]) -> list[dict[str, Any]]:
-    """The first request of each plan, sent at once. If one fails, or the caller is cancelled,
-    the others are cancelled and awaited before this returns (no task outlives it); the most
-    serious failure is raised (a fatal one before a transient one)."""
-    if len(plans) == 1:
-        return [await fetch_head(client, plans[0])]
-    tasks = [asyncio.ensure_future(fetch_head(client, plan)) for plan in plans]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        # Waits for the cancelled ones; a cancellation of this call still propagates after.
-        await asyncio.gather(*tasks, return_exceptions=True)
-    errors = [t.exception() for t in tasks if not t.cancelled() and t.exception() is not None]
-    if errors:
-        fatal = [e for e in errors if e is not None and not is_transient(e)]
-        failure = (fatal or errors)[0]
-        assert failure is not None
-        raise failure
-    return [task.result() for task in tasks]
 
 
 @attrs.frozen
@@ -136,8 +102,9 @@ class FlowRunWatch:
     """
 
     def __init__(self, flow_run_ids: Iterable[str], *, client: Client | None, start: str,
-                 flags: _Flags, pacing: Pacing) -> None:
-        ids = check_ids(flow_run_ids)
+                 flags: _Flags, pacing: Pacing, keep_open: bool = False) -> None:
+        ids = check_ids(flow_run_ids, allow_empty=keep_open)
+        self._keep_open = keep_open
         start = check_start(start)
         self._client = client
         self._pacing = pacing
@@ -254,11 +221,11 @@ class FlowRunWatch:
 
     async def _run(self) -> AsyncGenerator[WatchEvent, None]:
         async with open_client(self._client) as client:
-            clock = _Clock(asyncio.get_running_loop(), self._pacing.max_duration)
+            clock = Clock(asyncio.get_running_loop(), self._pacing.max_duration)
             interval = self._pacing.poll_interval
             outage: FlowViewError | None = None
             failures: dict[str, int] = {}
-            while self._book.runs:
+            while self._book.runs or self._keep_open:
                 progress = False
                 try:
                     async with aclosing(self._pass(client)) as events:
@@ -283,7 +250,7 @@ class FlowRunWatch:
                     if outage is not None:
                         logger.info("Backend reachable again; watching resumed.")
                         outage = None
-                    if not self._book.runs:
+                    if not self._book.runs and not self._keep_open:
                         return
                     pending = any(p.final for p in self._book.runs.values())
                     interval = (self._pacing.poll_interval if progress or pending
@@ -330,7 +297,14 @@ class FlowRunWatch:
                     if (event := self._deliver(item)) is not None:
                         yield event
             self._end_step()
-        for run in [run for run, p in self._book.runs.items() if p.mode == "backlog"]:
+        backlogs = [run for run, p in self._book.runs.items() if p.mode == "backlog"]
+        if backlogs and self._book.created is None:
+            # Where the backend's clock is: backlog rows older than the late window before it
+            # need not be remembered once delivered (memory and cursors stay small).
+            found = await newest_created(client, backlogs)
+            self._begin_step()
+            self._record(("advance", found))
+        for run in backlogs:
             position = self._book.runs.get(run)
             if position is None or position.mode != "backlog":
                 continue  # removed meanwhile
@@ -343,12 +317,13 @@ class FlowRunWatch:
                 async for item in items:
                     if (event := self._deliver(item)) is not None:
                         yield event
-            self._end_step()
+            # No advance: only live polls move the `created` mark (a live run's next poll must
+            # reach back to its previous one, however long this backlog took).
         live = [run for run, p in self._book.runs.items() if p.mode == "live"]
         # Runs seen finished before this poll end after it: it read their last lines.
         finishing = [run for run in live if self._book.runs[run].final]
         plans = live_plans(self._streams, self._book, live)
-        heads = await _fan_out(client, plans) if plans else []
+        heads = await fan_out(client, plans) if plans else []
         for plan, head in zip(plans, heads, strict=True):
             self._begin_step()
             async with aclosing(step_items(client, plan, head, self._book,
@@ -387,21 +362,3 @@ class FlowRunWatch:
 
 def _constant(value: bool) -> Callable[[str], bool]:
     return lambda _: value
-
-
-class _Clock:
-    """max_duration, counted both in wall time and in nominal time slept (replayed sleeps are
-    instant, so a replayed watch times out where the recorded one did)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, max_duration: float | None) -> None:
-        self._loop = loop
-        self._started = loop.time()
-        self._max = max_duration
-        self.slept = 0.0
-
-    def next_wait(self, interval: float) -> float | None:
-        """How long to sleep before the next poll; None once max_duration is used up."""
-        if self._max is None:
-            return interval
-        remaining = self._max - max(self._loop.time() - self._started, self.slept)
-        return None if remaining <= 0 else min(interval, remaining)

@@ -53,7 +53,7 @@ def test_follow_prints_until_the_run_finishes(served: ThreadedBackend, flowview:
 
     def finish_once_watched() -> None:
         # Once the follower has polled a few times, finish the run with a last line.
-        while sum(r.operation_name == "FlowRunLogs" for r in served.backend.requests) < 3:
+        while sum(r.operation_name == "WatchPoll" for r in served.backend.requests) < 3:
             threading.Event().wait(0.01)
         add_log(served, flow_run_id, "2024-05-01T12:00:03+00:00", "INFO", "done working")
         served.call(served.backend.set_state("flow_run", flow_run_id, {"type": "Success"},

@@ -43,13 +43,42 @@ def test_json_lines_end_with_the_finished_event(served: ThreadedBackend, flowvie
     assert [e["event"] for e in events] == ["state", "state", "finished"]
     assert events[-1] == {"event": "finished", "flow_run_id": flow_run_id,
                           "timestamp": events[-1]["timestamp"], "state": "Failed",
-                          "message": "boom", "exit_code": 1}
+                          "message": "boom", "exit_code": 1, "cursor": events[-1]["cursor"]}
+
+
+def test_from_cursor_resumes_right_after_a_json_line(served: ThreadedBackend,
+                                                     flowview: Any) -> None:
+    whole = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--json", *FAST)
+    lines = [json.loads(line) for line in whole.stdout.splitlines()]
+    assert {e["event"] for e in lines} == {"state", "task_run_state", "log", "finished"}
+    resumed = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--json", *FAST,
+                       "--from-cursor", lines[4]["cursor"])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert [json.loads(line) for line in resumed.stdout.splitlines()] == lines[5:]
+
+
+def test_logs_follow_from_a_cursor_prints_only_the_lines_after_it(served: ThreadedBackend,
+                                                                  flowview: Any) -> None:
+    whole = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--json", *FAST)
+    logs = [json.loads(line) for line in whole.stdout.splitlines()]
+    logs = [e for e in logs if e["event"] == "log"]
+    result = flowview("logs", DOC_FLOW_RUN_ID, "--api", served.url, "--json", "--follow",
+                      "--from-cursor", logs[1]["cursor"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        e["id"] for e in logs[2:]]
+    refused = flowview("logs", DOC_FLOW_RUN_ID, "--api", served.url,
+                       "--from-cursor", logs[1]["cursor"])
+    assert refused.exit_code == 3
+    bad = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--from-cursor", "nonsense")
+    assert bad.exit_code == 3
 
 
 def test_no_logs(served: ThreadedBackend, flowview: Any) -> None:
     result = flowview("watch", DOC_FLOW_RUN_ID, "--api", served.url, "--json", "--no-logs", *FAST)
     assert result.exit_code == 0
-    assert {json.loads(line)["event"] for line in result.stdout.splitlines()} == {"state", "finished"}
+    assert {json.loads(line)["event"] for line in result.stdout.splitlines()} == {
+        "state", "task_run_state", "finished"}
 
 
 def test_max_duration_exits_9(served: ThreadedBackend, flowview: Any) -> None:

@@ -6,7 +6,6 @@ import calendar
 import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,8 @@ from flowview_async.recording.ship import (
 from flowview_async.watch import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
+    FlowRunWatch,
     LogLine,
-    WatchEvent,
     watch_flow_run,
 )
 from tests.recording.helpers import local_backend
@@ -77,10 +76,11 @@ async def test_the_documentation_cassette_replays_an_inspection_by_name():
     assert inspection.flow_run.name == DOC_FLOW_RUN_NAME
 
 
-def _cli_watch_events(client: Client) -> AsyncGenerator[WatchEvent, None]:
+def _cli_watch_events(client: Client) -> FlowRunWatch:
     # The options `flowview watch` passes by default (flowview_async/cli/watch_command.py).
     return watch_flow_run(
-        DOC_FLOW_RUN_ID, client=client, stream_logs=True, poll_interval=DEFAULT_POLL_INTERVAL,
+        DOC_FLOW_RUN_ID, client=client, stream_logs=True, stream_task_runs=True,
+        start="beginning", poll_interval=DEFAULT_POLL_INTERVAL,
         max_poll_interval=max(DEFAULT_MAX_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
         max_duration=12 * 3600.0,
     )
@@ -90,7 +90,8 @@ async def _watch(client: Client) -> list[dict[str, object]]:
     seen: list[dict[str, object]] = []
     async with contextlib.aclosing(_cli_watch_events(client)) as stream:
         async for event in stream:
-            text = event.log.message if isinstance(event, LogLine) else event.state.name
+            text = event.log.message if isinstance(event, LogLine) else getattr(
+                event, "state", event).name
             seen.append({"kind": type(event).__name__, "text": text})
     return seen
 
@@ -106,11 +107,10 @@ async def test_the_documentation_cassette_replays_the_cli_watch_of_the_finished_
 
 
 async def test_the_documentation_cassette_replays_what_the_live_watch_display_asks():
-    # The terminal display also loads the run and refreshes its task runs on each state change.
+    # The terminal display also loads the run and its task runs once; task-run events follow.
     async with replay(SHIPPED_DIR / "inspecting-flow-runs.json") as client:
         view = await FlowRunView.from_flow_run_id(DOC_FLOW_RUN_ID, client=client)
         assert len(await view.get_all_task_runs()) == 3
-        async with contextlib.aclosing(_cli_watch_events(client)) as stream:
-            async for event in stream:
-                if not isinstance(event, LogLine):
-                    await view.get_all_task_runs()
+        async with _cli_watch_events(client) as stream:
+            async for _ in stream:
+                pass
