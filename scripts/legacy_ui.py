@@ -84,7 +84,7 @@ def build(source: Path) -> Path:
 # Each page of the UI checked, with what it must show of the documentation's data.
 PAGES = {
     # The fixture's runs are from 2021: the dashboard's last-day/last-month panels are empty.
-    "dashboard": ("/", ("Run History", "agent")),
+    "dashboard": ("/", ("Dashboard", "agent")),
     "flow": (f"/flow/{DOC_FLOW}", ("hello-world",)),
     "flow run": (f"/flow-run/{DOC_FLOW_RUN}", ("woodoo-leopard", "Success", "say_hello")),
     "flow run logs": (f"/flow-run/{DOC_FLOW_RUN}?logs", ("Beginning Flow run for 'hello-world'",)),
