@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flowview_async.server import sqlfunctions
+from flowview_async.server.deadlines import Interrupter, current_budget
 from flowview_async.server.tables import Table, all_tables, insertion_order
 
 T = TypeVar("T")
@@ -94,6 +95,7 @@ class Database:
         self._path = os.fspath(path) if path is not None else ":memory:"
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
+        self._interrupter = Interrupter()
 
     @property
     def path(self) -> str:
@@ -116,6 +118,7 @@ class Database:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
         sqlfunctions.register(connection)
+        self._interrupter.install(connection)
         tables = all_tables()
         for name in insertion_order():
             connection.execute(_create_table_sql(tables[name]))
@@ -143,12 +146,19 @@ class Database:
         if self._executor is None:
             raise RuntimeError("the local backend database is not open")
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, function)
-        # If the awaiting request is cancelled, the call still finishes in the worker (it cannot
-        # be interrupted anyway); retrieving its outcome here keeps asyncio from reporting an
-        # exception "never retrieved".
+        # The request's time budget (see deadlines.py) travels with the call to the worker.
+        budget = current_budget()
+        future = loop.run_in_executor(self._executor, self._interrupter.run, budget, function)
+        # Retrieving the outcome here keeps asyncio from reporting an exception "never retrieved"
+        # when the awaiting request was cancelled.
         future.add_done_callback(_consume_outcome)
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if budget is not None:
+                # The request is gone: interrupt its statement (or skip it if still queued).
+                budget.cancelled = True
+            raise
 
     async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in the database thread, alone."""
