@@ -43,7 +43,8 @@ Record and replay:
 - fixtures: ``flowview_recorder`` (the :class:`~flowview_async.recording.Recorder` of the test:
   assert ``all_played``, ``calls("FlowRun")``...), ``flowview_client`` (a ``Client`` recording
   or replaying through it), ``flowview_backend`` (the test backend), ``flowview_api_url``,
-  ``flowview_config``, ``flowview_record_mode``, ``flowview_live`` and ``flowview_cassette_path``.
+  ``flowview_config``, ``flowview_record_mode``, ``flowview_live``, ``flowview_cassette_path``,
+  and ``flowview_run_flow`` (run your own Prefect 1 flow against the test backend).
 
 The test harness (:mod:`flowview_async.testing`): ``@pytest.mark.flowview_backend(data=...,
 scope=...)`` chooses the backend's data (a shipped fixture name or a JSON file, ``None`` for an
@@ -65,7 +66,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ except ImportError:  # pragma: no cover - without pytest-asyncio, async fixtures
 
 if TYPE_CHECKING:
     from flowview_async.client import Client
+    from flowview_async.flow_run import FlowRunView
     from flowview_async.recording import Recorder
     from flowview_async.testing.backends import ThreadedBackend
 
@@ -234,14 +236,17 @@ def flowview_cassette_dir(request: pytest.FixtureRequest) -> Path:
 def flowview_cassette_path(request: pytest.FixtureRequest, flowview_cassette_dir: Path,
                            _flowview_options: dict[str, Any]) -> Path:
     """The cassette file of this test (the marker's name, else ``Class.test_name.json``), in
-    ``flowview_config``'s ``cassette_dir`` if it sets one."""
+    ``flowview_config``'s ``cassette_dir`` if it sets one (relative to the test file)."""
     name, _ = _marker_kwargs(request)
     if name is None:
         cls = request.node.cls
         base = f"{cls.__name__}.{request.node.name}" if cls is not None else request.node.name
         name = _UNSAFE_NAME.sub("-", base) + ".json"
     directory = _flowview_options.get("cassette_dir")
-    return (Path(directory) if directory is not None else flowview_cassette_dir) / name
+    if directory is None:
+        return flowview_cassette_dir / str(name)
+    # A relative cassette_dir is relative to the test file, wherever pytest was started from.
+    return Path(request.node.path).parent / Path(directory) / str(name)
 
 
 def _writes(mode: str, cassette: Path) -> bool:
@@ -349,6 +354,27 @@ async def flowview_backend(request: pytest.FixtureRequest) -> AsyncIterator[Any]
         yield shared[key]
     finally:
         defaults.set_test_defaults(previous)
+
+
+@_async_fixture
+async def flowview_run_flow(
+    request: pytest.FixtureRequest, flowview_backend: Any, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[FlowRunView]]]:
+    """``await flowview_run_flow("flows.py:flow", parameters={...})``: register your Prefect 1
+    flow with the test backend, run it once with Prefect 1's own runner, and get its
+    :class:`~flowview_async.FlowRunView` (see :mod:`flowview_async.testing.prefect1`)."""
+    prefect1: Any = importlib.import_module("flowview_async.testing.prefect1")
+    from flowview_async.flow_run import FlowRunView
+
+    async def run(flow: str | os.PathLike[str], *, parameters: Mapping[str, Any] | None = None,
+                  project: str = prefect1.DEFAULT_PROJECT, timeout: float = 300.0) -> FlowRunView:
+        flow_run_id = await prefect1.run_prefect1_flow(
+            flowview_backend.url, flow, parameters=parameters, project=project, timeout=timeout,
+            base_dir=Path(request.node.path).parent, home=tmp_path / "prefect1-home",
+        )
+        return await FlowRunView.from_flow_run_id(flow_run_id)  # no client=: the test backend
+
+    yield run
 
 
 @pytest.fixture

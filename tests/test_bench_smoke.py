@@ -20,6 +20,7 @@ RATIO_LINE = re.compile(r"^ratio: .+ = \d+(\.\d+)?x \(.+\)$")
         ("bench_inspection.py", 7),
         ("bench_memory.py", 4),
         ("bench_backend_load.py", 3),
+        ("bench_server_hardening.py", 2),
         ("bench_writes.py", 2),
         ("bench_cli.py", 4),
         ("bench_startup.py", 3),

@@ -175,8 +175,8 @@ async def test_resuming_from_saved_cursors_loses_and_repeats_nothing(backend: Lo
             else:
                 break
         cursor = all_events[-1].cursor
-        # ~11 characters per row stored within the late window, plus a little per run.
-        assert len(cursor) < 200 * len(runs) + 12 * len(all_events)
+        # A few dozen characters per row stored within the late window, a little per run.
+        assert len(cursor) < 200 * len(runs) + 40 * len(all_events)
     await driver
     assert watches > 3
     by_run = delivered(all_events)
@@ -278,3 +278,46 @@ async def test_closing_mid_backlog_leaves_no_task_and_the_client_usable(
     assert (await client.execute("{ flow_run(limit: 1) { id } }"))["flow_run"]
     with pytest.raises(UsageError):
         watch.add(str(uuid.uuid4()))
+
+
+async def test_a_fan_out_failing_cancels_its_siblings_and_the_watch_goes_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two runs per request, so a poll of six runs is three requests at once; some of them fail
+    # (no client retries), and the latency keeps the others in flight when one does.
+    monkeypatch.setattr("flowview_async.watch.poller.RUNS_PER_REQUEST", 2)
+    async with LocalBackend(faults="ok*8,503*1,ok*3,500*2", latency_ms=20) as backend, \
+            Client(backend.url, retry=RetryPolicy(attempts=1)) as client:
+        runs = await make_runs(backend, 6)
+        collector = Collector()
+        consumer = asyncio.create_task(collector.consume(watch_flow_runs(
+            [r.flow_run_id for r in runs], client=client, **FAST)))
+        await advance(backend, runs, batches=1, lines=4)
+        await asyncio.wait_for(consumer, timeout=60)
+        by_run = delivered(collector.events)
+        for run in runs:
+            expected = await stored(backend, run.flow_run_id)
+            assert_exactly_once(by_run[run.flow_run_id].logs, expected.logs, "log lines")
+            assert by_run[run.flow_run_id].states == expected.states
+        assert sum(r.status >= 500 for r in backend.requests) == 3
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    assert not left
+
+
+async def test_cancelling_the_consumer_mid_fan_out_leaves_no_task(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("flowview_async.watch.poller.RUNS_PER_REQUEST", 1)
+    async with LocalBackend(latency_ms=50) as backend, Client(backend.url) as client:
+        runs = await make_runs(backend, 4)
+        collector = Collector()
+        consumer = asyncio.create_task(collector.consume(watch_flow_runs(
+            [r.flow_run_id for r in runs], client=client, **FAST)))
+        await collector.wait_for(lambda events: len(events) >= 4)  # backlogs read: polls now
+        while backend.max_in_flight < 2:  # until a fan-out is in flight
+            await asyncio.sleep(0.01)
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        left = asyncio.all_tasks() - {asyncio.current_task()}
+        assert all(getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+                   for t in left)
+        assert (await client.execute("{ flow_run(limit: 1) { id } }"))["flow_run"]

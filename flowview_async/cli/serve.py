@@ -6,6 +6,10 @@ SIGINT and SIGTERM stop it cleanly with exit code 0; while synthetic data is bei
 stop the generation (rolled back), with exit code 130 for SIGINT and 0 for SIGTERM.
 Like the other subcommands, a fixture or option that cannot work is one ``Error:`` line on stderr
 with exit code 3; a port that cannot be listened on (busy, not allowed) exits 7.
+
+The server is safe to leave running where a browser can reach it: no CORS unless ``--cors ORIGIN``,
+``Host`` checked (``--allow-host NAME`` adds names), JSON POSTs only unless ``--allow-get``, and
+every request bounded (cost, size, time: see :mod:`flowview_async.server.limits`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import click
 
 from flowview_async.cli._common import print_error
 from flowview_async.errors import FixtureError, InvalidArgumentError, UsageError
+from flowview_async.server.http_guard import HttpPolicy
+from flowview_async.server.limits import DEFAULT_STATEMENT_TIME_S, Limits
 from flowview_async.server.runner import LocalBackend
 from flowview_async.server.services import ServiceSettings
 from flowview_async.server.synthetic import parse_synthetic_spec
@@ -31,8 +37,11 @@ _INTERRUPTED = 130
 _MAX_PORT = 65535
 
 
-def _check_arguments(port: int, db_path: str | None) -> None:
+def _check_arguments(port: int, db_path: str | None, statement_timeout: float) -> None:
     """What would otherwise surface as a traceback from deep inside the socket or SQLite layer."""
+    if not 0 < statement_timeout < float("inf"):
+        msg = f"--statement-timeout {statement_timeout} must be a positive number of seconds."
+        raise InvalidArgumentError(msg)
     if not 0 <= port <= _MAX_PORT:
         msg = f"--port {port} is not a TCP port: use 0..{_MAX_PORT} (0 picks a free one)."
         raise InvalidArgumentError(msg)
@@ -135,6 +144,8 @@ async def _serve_until_stopped(
             click.echo(backend.url)
             sys.stdout.flush()
             click.echo(f"Serving GraphQL at {backend.graphql_url} (Ctrl+C to stop)", err=True)
+            if backend.serves_ui:
+                click.echo(f"Serving the Prefect UI at {backend.url}/", err=True)
             await stopped.wait()
             return 0
     finally:
@@ -194,6 +205,41 @@ async def _serve_until_stopped(
     "memory a log line takes ~150 bytes: use --db FILE for tens of millions.",
 )
 @click.option(
+    "--cors",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from ORIGIN (e.g. http://localhost:8080) call this server from a browser; "
+    "repeatable. No origin is allowed by default.",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host header is NAME (besides localhost, 127.0.0.1, [::1] "
+    "and --host); repeatable, '*' for any.",
+)
+@click.option(
+    "--allow-get", is_flag=True, default=False, help="Also answer GET /graphql?query=... requests."
+)
+@click.option(
+    "--statement-timeout",
+    type=float,
+    default=DEFAULT_STATEMENT_TIME_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one request may keep the database busy before it is stopped with an error.",
+)
+@click.option(
+    "--ui",
+    "ui_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Serve an already built Prefect legacy UI from DIR on the same port (see the README).",
+)
+@click.option(
     "--no-scheduler",
     is_flag=True,
     help="Do not run the scheduler (by default, flows with an active schedule get their next 10 "
@@ -215,12 +261,17 @@ def serve(
     faults: str | None,
     seed: int,
     synthetic: str | None,
+    cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
+    allow_get: bool,
+    statement_timeout: float,
+    ui_dir: str | None,
     no_scheduler: bool,
     no_zombie_killer: bool,
 ) -> None:
     """Serve a Prefect Server 1.x-compatible GraphQL API from a fixture."""
     try:
-        _check_arguments(port, db_path)
+        _check_arguments(port, db_path, statement_timeout)
         shape = parse_synthetic_spec(synthetic) if synthetic else None
         # The fixture is loaded once listening (see _serve_until_stopped), to report its size.
         backend = LocalBackend(
@@ -232,6 +283,9 @@ def serve(
             jitter_ms=jitter_ms,
             faults=faults,
             seed=seed,
+            limits=Limits(statement_time_s=statement_timeout),
+            policy=HttpPolicy(cors_origins=cors_origins, allowed_hosts=allowed_hosts, allow_get=allow_get),
+            ui_dir=ui_dir,
         )
         services = ServiceSettings(scheduler=not no_scheduler, zombie_killer=not no_zombie_killer)
         code = asyncio.run(_serve_until_stopped(backend, fixture, shape, seed, services))

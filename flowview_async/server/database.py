@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flowview_async.server import sqlfunctions
+from flowview_async.server.deadlines import Interrupter, current_budget
 from flowview_async.server.tables import Table, all_tables, insertion_order
 
 T = TypeVar("T")
@@ -31,12 +32,15 @@ _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("flow_run", ("flow_id",)),
     ("flow_run", ("name",)),
     ("flow_run", ("scheduled_start_time",)),
+    # The agents' queue: runs in a waiting state whose start time has come.
+    ("flow_run", ("state", "state_start_time")),
     ("task_run", ("flow_run_id", "map_index")),
     ("task_run", ("task_id", "map_index")),
     ("flow_run_state", ("flow_run_id", "timestamp")),
     ("task_run_state", ("task_run_id", "timestamp")),
     ("log", ("flow_run_id", "timestamp")),
     ("log", ("task_run_id", "timestamp")),
+    ("task_run_artifact", ("task_run_id",)),
 )
 
 
@@ -91,6 +95,7 @@ class Database:
         self._path = os.fspath(path) if path is not None else ":memory:"
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
+        self._interrupter = Interrupter()
 
     @property
     def path(self) -> str:
@@ -113,6 +118,7 @@ class Database:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
         sqlfunctions.register(connection)
+        self._interrupter.install(connection)
         tables = all_tables()
         for name in insertion_order():
             connection.execute(_create_table_sql(tables[name]))
@@ -140,12 +146,19 @@ class Database:
         if self._executor is None:
             raise RuntimeError("the local backend database is not open")
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, function)
-        # If the awaiting request is cancelled, the call still finishes in the worker (it cannot
-        # be interrupted anyway); retrieving its outcome here keeps asyncio from reporting an
-        # exception "never retrieved".
+        # The request's time budget (see deadlines.py) travels with the call to the worker.
+        budget = current_budget()
+        future = loop.run_in_executor(self._executor, self._interrupter.run, budget, function)
+        # Retrieving the outcome here keeps asyncio from reporting an exception "never retrieved"
+        # when the awaiting request was cancelled.
         future.add_done_callback(_consume_outcome)
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if budget is not None:
+                # The request is gone: interrupt its statement (or skip it if still queued).
+                budget.cancelled = True
+            raise
 
     async def run(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``function(connection)`` in the database thread, alone."""

@@ -27,6 +27,7 @@ from typing import Any
 
 from flowview_async.errors import FixtureError
 from flowview_async.server.database import Database, quote
+from flowview_async.server.payloads import json_depth
 from flowview_async.server.states import (
     RUN_TABLES,
     StateError,
@@ -38,6 +39,9 @@ from flowview_async.server.tables import Generated, Table, all_tables, insertion
 from flowview_async.server.values import to_storage, utc_now
 
 FixtureSource = str | Path | Mapping[str, Any]
+MAX_FIXTURE_DEPTH = 200
+_SQLITE_MAX_INT = 2**63 - 1
+_SQLITE_MIN_INT = -(2**63)
 _SCALAR_DESCRIPTIONS = {
     "uuid": "a uuid string",
     "timestamptz": "an ISO 8601 timestamp string",
@@ -75,6 +79,7 @@ def shipped_fixture_path(name: str) -> Path:
 def read_fixture(source: FixtureSource) -> dict[str, Any]:
     """The fixture document of ``source``: a shipped name, a JSON file path, or a mapping."""
     if isinstance(source, Mapping):
+        _check_depth(source, "the fixture")
         return copy.deepcopy(dict(source))
     path = Path(source)
     if isinstance(source, str) and not path.suffix and not path.exists():
@@ -83,15 +88,32 @@ def read_fixture(source: FixtureSource) -> dict[str, Any]:
         text = path.read_text("utf-8")
     except OSError as error:
         raise FixtureError(f"cannot read fixture file {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise FixtureError(
+            f"fixture file {str(path)!r} is not UTF-8 text (byte {error.start}): save it as UTF-8 JSON"
+        ) from None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise FixtureError(
+            f"fixture file {str(path)!r} nests JSON too deeply to be read; flatten its values"
+        ) from None
     except ValueError as error:
         raise FixtureError(f"fixture file {str(path)!r} is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise FixtureError(
             f"fixture file {str(path)!r} must hold a JSON object of table name -> list of rows"
         )
+    _check_depth(document, f"fixture file {str(path)!r}")
     return document
+
+
+def _check_depth(document: Mapping[str, Any], what: str) -> None:
+    # Deeper values would overflow the recursion of copying, storing or serving them.
+    if json_depth(document) > MAX_FIXTURE_DEPTH:
+        raise FixtureError(
+            f"{what} nests values deeper than {MAX_FIXTURE_DEPTH} levels; flatten its values"
+        )
 
 
 class _Rows:
@@ -182,6 +204,15 @@ def _storage_row(table: Table, index: int, row: Mapping[str, Any], now: str) -> 
         except ValueError as error:
             expected = _SCALAR_DESCRIPTIONS[column.scalar]
             raise FixtureError(f"{where}: {error}; expected {expected}") from None
+        except OverflowError:
+            raise FixtureError(
+                f"{where}: {value!r} is out of range (a timestamp must stay within years "
+                "1..9999 once converted to UTC)"
+            ) from None
+        except RecursionError:
+            raise FixtureError(f"{where}: the value nests too deeply to be stored; flatten it") from None
+        if column.scalar == "Int" and not _SQLITE_MIN_INT <= stored[column.name] <= _SQLITE_MAX_INT:
+            raise FixtureError(f"{where}: {value} does not fit a 64-bit integer column")
     return stored
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
+from flowview_async.server import sqlfunctions
 from flowview_async.server.database import quote
 from flowview_async.server.selection import QueryContext, SelectedField
 from flowview_async.server.tables import Column, Relationship, Table
@@ -54,18 +55,23 @@ _DIRECTIONS = {
 }
 
 _SIMPLE_OPERATORS = {"_eq": "=", "_neq": "<>", "_gt": ">", "_gte": ">=", "_lt": "<", "_lte": "<="}
+# Pattern operators: (kind, case-insensitive, negated). See _pattern for how each kind runs.
 _PATTERN_OPERATORS = {
-    "_like": ("pg_like({e}, {p}, 0)", False),
-    "_nlike": ("pg_like({e}, {p}, 0)", True),
-    "_ilike": ("pg_like({e}, {p}, 1)", False),
-    "_nilike": ("pg_like({e}, {p}, 1)", True),
-    "_similar": ("pg_similar({e}, {p})", False),
-    "_nsimilar": ("pg_similar({e}, {p})", True),
-    "_regex": ("pg_regex({e}, {p}, 0)", False),
-    "_nregex": ("pg_regex({e}, {p}, 0)", True),
-    "_iregex": ("pg_regex({e}, {p}, 1)", False),
-    "_niregex": ("pg_regex({e}, {p}, 1)", True),
+    "_like": ("like", False, False),
+    "_nlike": ("like", False, True),
+    "_ilike": ("like", True, False),
+    "_nilike": ("like", True, True),
+    "_similar": ("similar", False, False),
+    "_nsimilar": ("similar", False, True),
+    "_regex": ("regex", False, False),
+    "_nregex": ("regex", False, True),
+    "_iregex": ("regex", True, False),
+    "_niregex": ("regex", True, True),
 }
+# Longest pattern accepted: matching is linear in the text, but also proportional to the pattern.
+MAX_PATTERN_LENGTH = 2_000
+# SQLite joins at most 64 tables in one FROM; object relationships of one row are LEFT JOINs.
+_MAX_JOINS = 60
 # json_object() takes at most 127 arguments in a default SQLite build: 60 key/value pairs per call.
 _PAIRS_PER_CALL = 60
 
@@ -134,6 +140,12 @@ class Compiler:
             return self._bind(to_storage(column.scalar, value))
         except ValueError as error:
             raise QueryError(str(error)) from None
+        except (OverflowError, RecursionError):
+            # A timestamp whose offset pushes it outside years 1..9999, or a jsonb value too deep.
+            shown = value if isinstance(value, str) else type(value).__name__
+            raise QueryError(
+                f"{column.scalar} value out of range: {shown!r}", "BAD_USER_INPUT"
+            ) from None
 
     def _object_type(self, field: SelectedField) -> GraphQLObjectType:
         object_type = self._context.field_type(field)
@@ -208,6 +220,12 @@ class Compiler:
             target = self._tables[relationship.target]
             if relationship.kind == "array":
                 return self._list(target, field, join=(relationship, alias))
+            if len(joins) >= _MAX_JOINS:
+                raise QueryError(
+                    f"this query selects more than {_MAX_JOINS} object relationships in one row "
+                    "(SQLite joins at most 64 tables in one statement); split it into several queries",
+                    "not-supported",
+                )
             child = self._alias()
             child_type = self._object_type(field)
             # Many-to-one: the join never multiplies the parent's rows.
@@ -423,9 +441,7 @@ class Compiler:
                 negation = "NOT " if operator == "_nin" else ""
                 parts.append(f"{expression} {negation}IN ({values})")
             elif operator in _PATTERN_OPERATORS:
-                template, negated = _PATTERN_OPERATORS[operator]
-                test = template.format(e=expression, p=self._bind(value))
-                parts.append(f"NOT {test}" if negated else test)
+                parts.append(self._pattern(operator, expression, value))
             elif operator == "_contains":
                 parts.append(f"jsonb_contains({expression}, {self._value(column, value)})")
             elif operator == "_contained_in":
@@ -438,6 +454,37 @@ class Compiler:
             else:
                 raise QueryError(f"operator {operator} is not supported", "not-supported")
         return parts
+
+    def _pattern(self, operator: str, expression: str, pattern: Any) -> str:
+        """A pattern test that runs in time linear in the text, whatever the pattern.
+
+        LIKE/ILIKE become SQLite's own GLOB; SIMILAR TO and regular expressions run on RE2,
+        compiled here first so a bad pattern is the client's error, not an internal one.
+        """
+        kind, case_insensitive, negated = _PATTERN_OPERATORS[operator]
+        if not isinstance(pattern, str):
+            raise QueryError(f"{operator} expects a string pattern", "BAD_USER_INPUT")
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise QueryError(
+                f"the {operator} pattern is {len(pattern):,} characters long; the limit is "
+                f"{MAX_PATTERN_LENGTH:,}",
+                "BAD_USER_INPUT",
+            )
+        try:
+            if kind == "like":
+                glob = self._bind(sqlfunctions.like_to_glob(pattern, case_insensitive))
+                subject = f"pg_lower({expression})" if case_insensitive else expression
+                test = f"{subject} GLOB {glob}"
+            elif kind == "similar":
+                regex = sqlfunctions.similar_to_regex(pattern)
+                sqlfunctions.compiled_regex(regex, False)
+                test = f"pg_similar({expression}, {self._bind(regex)})"
+            else:
+                sqlfunctions.compiled_regex(pattern, case_insensitive)
+                test = f"pg_regex({expression}, {self._bind(pattern)}, {int(case_insensitive)})"
+        except ValueError as error:
+            raise QueryError(f"{operator}: {error}", "BAD_USER_INPUT") from None
+        return f"NOT ({test})" if negated else test
 
     # --- order_by -------------------------------------------------------------------------------
 

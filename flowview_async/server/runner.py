@@ -28,11 +28,17 @@ from flowview_async.server.app import ServedRequest, Traffic, create_app
 from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
+from flowview_async.server.http_guard import HttpPolicy
+from flowview_async.server.limits import Limits
 from flowview_async.server.services import BackgroundServices, ServiceSettings
-from flowview_async.server.states import RUN_TABLES, append_state
+from flowview_async.server.states import RUN_TABLES
+from flowview_async.server.ui import check_ui_dir
 from flowview_async.server.values import normalize_timestamp, utc_now
+from flowview_async.server.writes.states import append_state
 
 __all__ = ["LocalBackend", "ServedRequest"]
+
+INTROSPECTION_OPERATION = "IntrospectionQuery"
 
 # Handlers still running at shutdown (a "slow" fault, say) get this long before being cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
@@ -49,6 +55,10 @@ class LocalBackend:
         latency_ms, jitter_ms: added to every GraphQL request (see :mod:`.faults`).
         faults: a :class:`FaultPlan` or its spec string, e.g. ``"500:0.1,429*2"``.
         seed: seeds the fault and latency draws.
+        limits: the bounds on every request (:class:`~flowview_async.server.limits.Limits`).
+        policy: origins allowed by CORS, extra ``Host`` names, GET
+            (:class:`~flowview_async.server.http_guard.HttpPolicy`; none, none, off by default).
+        ui_dir: a built Prefect legacy UI to serve from the same port (see :mod:`.ui`).
         services: the background services to run (scheduler, zombie killer), or None for none:
             tests opt in, ``flowview serve`` runs them by default (see :mod:`.services`).
     """
@@ -64,15 +74,21 @@ class LocalBackend:
         jitter_ms: float = 0.0,
         faults: str | FaultPlan | None = None,
         seed: int = 0,
+        limits: Limits | None = None,
+        policy: HttpPolicy | None = None,
+        ui_dir: str | os.PathLike[str] | None = None,
         services: ServiceSettings | None = None,
     ) -> None:
+        self._limits = limits if limits is not None else Limits()
+        self._policy = policy if policy is not None else HttpPolicy()
+        self._ui_dir = check_ui_dir(ui_dir) if ui_dir is not None else None
         plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
         self._injector = FaultInjector(plan, latency_ms=latency_ms, jitter_ms=jitter_ms, seed=seed)
         self._fixture = fixture
         self._database = Database(db_path)
         self._host = host
         self._port = port
-        self._traffic = Traffic()
+        self._traffic = Traffic(self._limits.history, self._limits.history_bytes)
         self._runner: web.AppRunner | None = None
         self._bound_port: int | None = None
         self._service_settings = services
@@ -100,8 +116,25 @@ class LocalBackend:
         try:
             if self._fixture is not None:
                 await load_fixture(self._database, self._fixture)
-            app = create_app(self._database, injector=self._injector, traffic=self._traffic)
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+            app = create_app(
+                self._database,
+                injector=self._injector,
+                traffic=self._traffic,
+                limits=self._limits,
+                policy=self._policy,
+                bound_host=self._host,
+                ui_dir=self._ui_dir,
+            )
+            runner = web.AppRunner(
+                app,
+                access_log=None,
+                shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+                # A client that goes away cancels its handler (and so its database work).
+                handler_cancellation=True,
+                # aiohttp closes a connection idle this long, counting from its opening: one
+                # that never completes its request's headers (slowloris) is closed too.
+                keepalive_timeout=self._limits.header_time_s,
+            )
             await runner.setup()
             self._runner = runner
             site = web.TCPSite(runner, self._host, self._port)
@@ -154,13 +187,24 @@ class LocalBackend:
         return self.url + "/graphql"
 
     @property
+    def serves_ui(self) -> bool:
+        """Whether a built Prefect UI is served from the same port (``ui_dir``)."""
+        return self._ui_dir is not None
+
+    @property
     def database(self) -> Database:
         return self._database
 
     @property
     def requests(self) -> list[ServedRequest]:
-        """GraphQL requests served so far, in arrival order (a copy)."""
-        return list(self._traffic.requests)
+        """GraphQL requests served so far, in arrival order (a copy), without the schema
+        introspection each SDK client sends once (see :attr:`introspections`)."""
+        return [r for r in self._traffic.snapshot() if r.operation_name != INTROSPECTION_OPERATION]
+
+    @property
+    def introspections(self) -> int:
+        """How many schema introspection requests were served (one per online SDK client)."""
+        return sum(r.operation_name == INTROSPECTION_OPERATION for r in self._traffic.snapshot())
 
     def clear_requests(self) -> None:
         """Forget the served requests and restart the in-flight high-water mark."""
@@ -201,10 +245,9 @@ class LocalBackend:
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None
         state = dict(serialized_state)
-        new_id = str(uuid.uuid4())
         try:
             version = await self._database.transaction(
-                lambda connection: append_state(connection, table, key, state, moment, new_id)
+                lambda connection: append_state(connection, table, key, state, moment)
             )
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None

@@ -3,7 +3,8 @@
 They run inside the single SQL statement of a query (SQLite calls back into Python per row), so
 filtering stays in SQL while matching Postgres semantics: ``LIKE`` is case sensitive with ``\\`` as the
 default escape, ``ILIKE`` folds Unicode case, ``~`` is a regular-expression search, and ``@>`` is jsonb
-containment.
+containment. Any request may send a pattern, so every match is linear in the text: LIKE runs as
+SQLite's own GLOB, regular expressions and SIMILAR TO run on RE2.
 """
 
 from __future__ import annotations
@@ -11,42 +12,56 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 import sqlite3
 from typing import Any
 
+import re2
 
-@functools.lru_cache(maxsize=256)
-def _like_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
+
+def like_to_glob(pattern: str, case_insensitive: bool) -> str:
+    """A Postgres ``LIKE``/``ILIKE`` pattern as an SQLite ``GLOB`` pattern (same match).
+
+    SQLite's GLOB is case sensitive, matches whole strings, and its matcher never backtracks
+    more than the pattern's length at each position (``%_%_%_Q`` stays linear), unlike a
+    regular expression. ``ILIKE`` compares ``pg_lower(value)`` with the lowered pattern.
+    Raises ``ValueError`` (Postgres' wording) for a pattern ending with the escape character.
+    """
+    if case_insensitive:
+        pattern = pattern.lower()
     parts: list[str] = []
     chars = iter(pattern)
     for char in chars:
         if char == "\\":
-            parts.append(re.escape(next(chars, "\\")))
+            escaped = next(chars, None)
+            if escaped is None:
+                raise ValueError("LIKE pattern must not end with escape character")
+            parts.append(_glob_literal(escaped))
         elif char == "%":
-            parts.append(".*")
+            parts.append("*")
         elif char == "_":
-            parts.append(".")
+            parts.append("?")
         else:
-            parts.append(re.escape(char))
-    flags = re.DOTALL | (re.IGNORECASE if case_insensitive else 0)
-    return re.compile("".join(parts), flags)
+            parts.append(_glob_literal(char))
+    return "".join(parts)
 
 
-def pg_like(value: str | None, pattern: str | None, case_insensitive: int) -> int | None:
-    if value is None or pattern is None:
-        return None
-    return int(_like_regex(pattern, bool(case_insensitive)).fullmatch(value) is not None)
+def _glob_literal(char: str) -> str:
+    # GLOB's own wildcards are matched literally inside brackets; "]" alone is literal already.
+    return f"[{char}]" if char in "*?[" else char
 
 
-@functools.lru_cache(maxsize=256)
-def _similar_regex(pattern: str) -> re.Pattern[str]:
-    # SQL SIMILAR TO: a regular expression where % and _ are the LIKE wildcards.
+def pg_lower(value: str | None) -> str | None:
+    """Unicode lower case (SQLite's own lower() folds ASCII only, Postgres' ILIKE all letters)."""
+    return None if value is None else value.lower()
+
+
+def similar_to_regex(pattern: str) -> str:
+    """SQL ``SIMILAR TO``: a regular expression where ``%`` and ``_`` are the LIKE wildcards."""
     translated = []
     escaped = False
     for char in pattern:
         if escaped:
-            translated.append(re.escape(char))
+            translated.append(re2.escape(char))
             escaped = False
         elif char == "\\":
             escaped = True
@@ -58,24 +73,35 @@ def _similar_regex(pattern: str) -> re.Pattern[str]:
             translated.append(r"\.")
         else:
             translated.append(char)
-    return re.compile("".join(translated), re.DOTALL)
+    if escaped:
+        raise ValueError("SIMILAR TO pattern must not end with escape character")
+    return "(?s)" + "".join(translated)
 
 
-def pg_similar(value: str | None, pattern: str | None) -> int | None:
-    if value is None or pattern is None:
-        return None
-    return int(_similar_regex(pattern).fullmatch(value) is not None)
+@functools.lru_cache(maxsize=64)
+def compiled_regex(pattern: str, case_insensitive: bool) -> Any:
+    """The pattern compiled by RE2, whose matching time is linear in the text (no backtracking).
 
-
-@functools.lru_cache(maxsize=256)
-def _compiled_regex(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if case_insensitive else 0)
+    Raises ``ValueError`` for what RE2 cannot compile (including Postgres-only syntax such as
+    back-references), with the reason.
+    """
+    try:
+        return re2.compile(("(?i)" if case_insensitive else "") + pattern)
+    except re2.error as error:
+        raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
 
 
 def pg_regex(value: str | None, pattern: str | None, case_insensitive: int) -> int | None:
     if value is None or pattern is None:
         return None
-    return int(_compiled_regex(pattern, bool(case_insensitive)).search(value) is not None)
+    return int(compiled_regex(pattern, bool(case_insensitive)).search(value) is not None)
+
+
+def pg_similar(value: str | None, regex: str | None) -> int | None:
+    """``regex`` is already translated by :func:`similar_to_regex`."""
+    if value is None or regex is None:
+        return None
+    return int(compiled_regex(regex, False).fullmatch(value) is not None)
 
 
 def _contains(container: Any, contained: Any, top_level: bool = True) -> bool:
@@ -127,7 +153,7 @@ def safe_sqrt(value: float | None) -> float | None:
 
 def register(connection: sqlite3.Connection) -> None:
     """Make the functions above callable from SQL on ``connection``."""
-    connection.create_function("pg_like", 3, pg_like, deterministic=True)
+    connection.create_function("pg_lower", 1, pg_lower, deterministic=True)
     connection.create_function("pg_similar", 2, pg_similar, deterministic=True)
     connection.create_function("pg_regex", 3, pg_regex, deterministic=True)
     connection.create_function("jsonb_contains", 2, jsonb_contains, deterministic=True)

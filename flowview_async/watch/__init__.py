@@ -11,8 +11,9 @@ Compared with Prefect 1's ``watch_flow_run`` (a blocking generator polling every
 any log line sharing its timestamp with the last one seen), this one:
 
 * watches many runs from one task; each poll asks only for what changed since the last (states
-  above the last version delivered, rows stored since the newest one delivered), for up to 200
-  runs per request, so a quiet poll of 200 runs is one small request;
+  above the last version delivered, a count of the rows stored since the newest one delivered,
+  and those rows only when the count says there are new ones), for up to 200 runs per request,
+  so a quiet poll of 200 runs is one small request with a small answer;
 * tells states apart by their history row id and version, never by position, so a state written
   late with an older timestamp (clock skew) is delivered once, where it belongs in the news;
 * reads a run's backlog page by page, so memory stays flat and the first event comes after one

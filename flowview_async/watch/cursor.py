@@ -29,7 +29,8 @@ import copy
 import hashlib
 import json
 import zlib
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import attrs
@@ -56,6 +57,8 @@ _FINGERPRINT_BYTES = 8
 _MAX_CURSOR_CHARS = 64 * 1024 * 1024
 
 Mode = Literal["backlog", "now", "live"]
+# A recent row: its `created`, its flow run, its kind ("l" log line, "t" task-run state).
+Recent = tuple[str, str, str]
 Key = tuple[str, str]
 
 
@@ -82,8 +85,9 @@ class Book:
 
     window: float
     created: str | None = None
-    # Fingerprints of recent row ids -> their `created` (8 bytes each keeps cursors small).
-    recent: dict[bytes, str] = attrs.field(factory=dict)
+    # Fingerprints of recent row ids (8 bytes each keeps cursors small) -> their `created`, run
+    # and kind ("l" log line, "t" task-run state): a quiet poll only counts rows, and compares.
+    recent: dict[bytes, Recent] = attrs.field(factory=dict)
     runs: dict[str, RunPosition] = attrs.field(factory=dict)
     ended: set[str] = attrs.field(factory=set)
     _floor: tuple[str, datetime] | None = attrs.field(default=None, eq=False, repr=False)
@@ -92,6 +96,15 @@ class Book:
         """The ``created`` lower bound of the next live poll."""
         floor = self.floor()
         return None if floor is None else format_timestamp(floor)
+
+    def expected(self, runs: Iterable[str], kind: str) -> int:
+        """How many rows of ``kind`` of these runs a live poll's window holds: all delivered."""
+        wanted = set(runs)
+        return sum(1 for _, run, k in self.recent.values() if k == kind and run in wanted)
+
+    def forget(self, run: str) -> None:
+        """Drop a run's recent ids (it is polled no more; a re-added run reads its backlog)."""
+        self.recent = {i: r for i, r in self.recent.items() if r[1] != run}
 
     def floor(self) -> datetime | None:
         """:meth:`since` as a datetime (computed once per mark: it is checked for every row)."""
@@ -112,11 +125,11 @@ def apply(book: Book, change: Change) -> None:
     kind = change[0]
     if kind in ("state", "key", "exhausted", "mode") and change[1] not in book.runs:
         return  # the run was removed (or ended) meanwhile
-    if kind == "row":  # ("row", id, created): a task-run state or log line delivered
+    if kind == "row":  # ("row", id, created, run, "l"|"t"): a line or task-run state delivered
         floor = book.floor()
         # Older than the window, it can never come back from a poll: nothing to remember.
         if floor is None or parse_timestamp(change[2]) >= floor:
-            book.recent[fingerprint(change[1])] = change[2]
+            book.recent[fingerprint(change[1])] = (change[2], change[3], change[4])
     elif kind == "state":  # ("state", run, state id, version, floor, final)
         run = book.runs[change[1]]
         _, _, state_id, version, floor, final = change
@@ -145,15 +158,17 @@ def apply(book: Book, change: Change) -> None:
             book.created = newest
         floor = book.floor()
         if floor is not None:
-            book.recent = {i: c for i, c in book.recent.items() if parse_timestamp(c) >= floor}
+            book.recent = {i: r for i, r in book.recent.items() if parse_timestamp(r[0]) >= floor}
     elif kind == "add":  # ("add", run, mode)
         book.runs[change[1]] = RunPosition(mode=change[2])
         book.ended.discard(change[1])
     elif kind == "remove":  # ("remove", run)
         book.runs.pop(change[1], None)
+        book.forget(change[1])
     elif kind == "end":  # ("end", run): its last event was delivered
         book.runs.pop(change[1], None)
         book.ended.add(change[1])
+        book.forget(change[1])
     else:  # pragma: no cover - a programming error, not a user's
         raise AssertionError(f"unknown bookkeeping change {kind!r}")
 
@@ -217,12 +232,20 @@ def _position_document(position: RunPosition) -> dict[str, Any]:
 
 def encode(book: Book) -> str:
     """The cursor string of ``book``: compressed JSON, URL-safe, prefixed with its format."""
-    by_time: dict[str, bytearray] = {}
-    for row_id, created in book.recent.items():
-        by_time.setdefault(created, bytearray()).extend(row_id)
+    # Recent ids grouped by (created, run, kind); times as microseconds after the oldest one and
+    # runs as indexes into one list keep a row at a dozen characters or so.
+    groups: dict[tuple[str, str, str], bytearray] = {}
+    for row_id, entry in book.recent.items():
+        groups.setdefault(entry, bytearray()).extend(row_id)
+    moments = {moment: _microseconds(moment) for moment, _, _ in groups}
+    origin = min(moments.values(), default=0)
+    runs = sorted({run for _, run, _ in groups})
+    index = {run: number for number, run in enumerate(runs)}
     document = {
         "c": book.created,
-        "r": {moment: base64.b64encode(ids).decode() for moment, ids in by_time.items()},
+        "r": {"o": origin, "k": runs,
+              "e": [[moments[moment] - origin, index[run], kind, base64.b64encode(ids).decode()]
+                    for (moment, run, kind), ids in groups.items()]},
         "runs": {run: _position_document(p) for run, p in book.runs.items()},
         "ended": sorted(book.ended),
     }
@@ -292,20 +315,35 @@ def decode(cursor: str, *, window: float) -> Book:
         raise _bad("a part is missing")
     created = document.get("c")
     book = Book(window=window, created=None if created is None else _timestamp_text(created))
-    for moment, packed in recent.items():
+    origin, runs_of, entries = recent.get("o"), recent.get("k"), recent.get("e")
+    if not _is_count(origin) or not isinstance(runs_of, list) or not isinstance(entries, list):
+        raise _bad("recent ids are malformed")
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 4 and _is_count(entry[0])
+                and _is_count(entry[1]) and entry[1] < len(runs_of) and entry[2] in ("l", "t")
+                and isinstance(entry[3], str)):
+            raise _bad("recent ids are malformed")
         try:
-            ids = base64.b64decode(packed, validate=True) if isinstance(packed, str) else b"?"
+            ids = base64.b64decode(entry[3], validate=True)
         except binascii.Error:
-            ids = b"?"
+            raise _bad("recent ids are malformed") from None
         if len(ids) % _FINGERPRINT_BYTES:
             raise _bad("recent ids are malformed")
-        when = _timestamp_text(moment)
+        moment = format_timestamp(_EPOCH + timedelta(microseconds=origin + entry[0]))
+        value = (moment, str(runs_of[entry[1]]), entry[2])
         book.recent.update(dict.fromkeys(
-            (ids[i:i + _FINGERPRINT_BYTES] for i in range(0, len(ids), _FINGERPRINT_BYTES)), when))
+            (ids[i:i + _FINGERPRINT_BYTES] for i in range(0, len(ids), _FINGERPRINT_BYTES)), value))
     for run, position in runs.items():
         book.runs[str(run)] = _position(position)
     book.ended = {str(run) for run in ended}
     return book
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _microseconds(moment: str) -> int:
+    return (parse_timestamp(moment) - _EPOCH) // timedelta(microseconds=1)
 
 
 def fingerprint(row_id: str) -> bytes:

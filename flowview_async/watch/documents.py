@@ -38,22 +38,27 @@ _LOG_FIELDS = "...LogFields created"
 _ORDER = "order_by: [{timestamp: asc}, {id: asc}]"
 
 
-def head_document(streams: Streams) -> str:
+def head_document(streams: Streams, *, counts: bool) -> str:
+    """A step's first request. With ``counts`` (live polls) the new task-run states and lines are
+    only counted: a quiet poll's answer is a few numbers, and rows are asked for when the counts
+    differ from what was delivered."""
     variables = ["$runs: [uuid!]!", "$states: flow_run_state_bool_exp!"]
     fields = ["flow_run_aggregate(where: {id: {_in: $runs}}) { aggregate { count } }",
               f"flow_run_state(where: $states, {_ORDER}) {{ {_STATE_FIELDS} }}"]
     if streams.task_runs:
         variables.append("$tasks: task_run_state_bool_exp!")
-        fields.append(f"task_run_state(where: $tasks, {_ORDER}, limit: $limit) "
-                      f"{{ {_TASK_STATE_FIELDS} }}")
+        fields.append("task_run_state_aggregate(where: $tasks) { aggregate { count } }" if counts
+                      else f"task_run_state(where: $tasks, {_ORDER}, limit: $limit) "
+                           f"{{ {_TASK_STATE_FIELDS} }}")
     if streams.logs:
         variables.append("$logs: log_bool_exp!")
-        fields.append(f"log(where: $logs, {_ORDER}, limit: $limit) {{ {_LOG_FIELDS} }}")
-    if streams.task_runs or streams.logs:
+        fields.append("log_aggregate(where: $logs) { aggregate { count } }" if counts
+                      else f"log(where: $logs, {_ORDER}, limit: $limit) {{ {_LOG_FIELDS} }}")
+    if (streams.task_runs or streams.logs) and not counts:
         variables.append("$limit: Int!")
     body = "\n  ".join(fields)
     document = f"query WatchPoll({', '.join(variables)}) {{\n  {body}\n}}\n"
-    return document + (_queries.LOG_FIELDS if streams.logs else "")
+    return document + (_queries.LOG_FIELDS if streams.logs and not counts else "")
 
 
 TASK_PAGE = (f"query WatchTaskRunStates($where: task_run_state_bool_exp!, $limit: Int!) {{\n"
@@ -79,11 +84,15 @@ query WatchNewest($runs: [uuid!]!) {
 """
 RECENT_TASKS = """
 query WatchRecentTaskRunStates($where: task_run_state_bool_exp!, $limit: Int!) {
-  task_run_state(where: $where, order_by: [{created: asc}, {id: asc}], limit: $limit) { id created }
+  task_run_state(where: $where, order_by: [{created: asc}, {id: asc}], limit: $limit) {
+    id created task_run { flow_run_id }
+  }
 }
 """
 RECENT_LOGS = """
 query WatchRecentLogs($where: log_bool_exp!, $limit: Int!) {
-  log(where: $where, order_by: [{created: asc}, {id: asc}], limit: $limit) { id created }
+  log(where: $where, order_by: [{created: asc}, {id: asc}], limit: $limit) {
+    id created flow_run_id
+  }
 }
 """

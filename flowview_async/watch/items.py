@@ -129,7 +129,7 @@ def task_item(row: Row, *, backlog: bool) -> Item:
             task_slug=task.opt_string("slug") if task is not None else None,
             map_index=_map_index(task_run),
             timestamp=state.timestamp, state=state, state_id=row_id)
-        changes: tuple[Change, ...] = (("row", row_id, row.string("created")),)
+        changes: tuple[Change, ...] = (("row", row_id, row.string("created"), run, "t"),)
         if backlog:
             changes += (("key", run, "task", (row.string("timestamp"), row_id)),)
         return Item(event, changes, (state.timestamp, 1, row_id))
@@ -140,7 +140,7 @@ def log_item(row: Row, *, backlog: bool) -> Item:
     def parse(run: str) -> Item:
         log = FlowRunLog.from_row(row)
         row_id = row.string("id")
-        changes: tuple[Change, ...] = (("row", row_id, row.string("created")),)
+        changes: tuple[Change, ...] = (("row", row_id, row.string("created"), run, "l"),)
         if backlog:
             changes += (("key", run, "log", (row.string("timestamp"), row_id)),)
         return Item(LogLine(flow_run_id=run, log=log), changes, (log.timestamp, 2, row_id))

@@ -1,10 +1,12 @@
 """The requests of a watch: one step reads what changed for a group of runs, page by page.
 
-A step starts with one request whose root fields answer everything a quiet poll needs at once
-(how many of the runs still exist, their new flow-run states, the first page of new task-run
-states and log lines); only what overflows a page costs further requests. The rows come back as
-:class:`Item` s (an event, or nothing, and the bookkeeping changes it implies), merged across the
-three kinds of rows in timestamp order, so memory holds one page per kind whatever the backlog.
+A step starts with one request whose root fields answer everything a quiet poll needs at once:
+how many of the runs still exist, their new flow-run states, and (live) how many task-run states
+and log lines the window holds, or (backlog) the first page of them. Rows are asked for only when a
+count differs from what was delivered, and only what overflows a page costs further requests.
+The rows come back as :class:`Item` s (an event, or nothing, and the bookkeeping changes it
+implies), merged across the three kinds of rows in timestamp order, so memory holds one page per
+kind whatever the backlog.
 
 * Flow-run states are asked for by ``version`` (each new state row carries the run's next version),
   never by timestamp or position: a state written late with an older timestamp is still new.
@@ -151,11 +153,12 @@ async def _missing(client: Client, runs: Sequence[str]) -> list[str]:
     return [run for run in runs if run not in found]
 
 
-def _count(data: Mapping[str, Any]) -> int:
-    aggregate = data.get("flow_run_aggregate")
-    count = aggregate.get("aggregate", {}).get("count") if isinstance(aggregate, Mapping) else None
+def _aggregate_count(data: Mapping[str, Any], root: str) -> int:
+    aggregate = data.get(root)
+    inner = aggregate.get("aggregate") if isinstance(aggregate, Mapping) else None
+    count = inner.get("count") if isinstance(inner, Mapping) else None
     if not isinstance(count, int) or isinstance(count, bool):
-        raise MalformedResponseError("flow_run_aggregate.aggregate.count is missing or not a count")
+        raise MalformedResponseError(f"{root}.aggregate.count is missing or not a count")
     return count
 
 
@@ -174,20 +177,20 @@ class Plan:
 async def fetch_head(client: Client, plan: Plan) -> dict[str, Any]:
     """The step's first request (for a quiet poll, the only one)."""
     variables: dict[str, Any] = {"runs": list(plan.runs), "states": dict(plan.states)}
-    if plan.streams.task_runs or plan.streams.logs:
+    if (plan.streams.task_runs or plan.streams.logs) and plan.backlog:
         variables["limit"] = plan.streams.page_size + 1
     if plan.streams.task_runs:
         variables["tasks"] = dict(plan.tasks)
     if plan.streams.logs:
         variables["logs"] = dict(plan.logs)
-    return await client.execute(head_document(plan.streams), variables)
+    return await client.execute(head_document(plan.streams, counts=not plan.backlog), variables)
 
 
 async def step_items(client: Client, plan: Plan, head: Mapping[str, Any], book: Book, *,
                      seen_before: Callable[[str], bool], now: datetime) -> AsyncGenerator[Item, None]:
     """The step's items: runs gone first, then every new row in timestamp order."""
     gone: set[str] = set()
-    if _count(head) < len(plan.runs):
+    if _aggregate_count(head, "flow_run_aggregate") < len(plan.runs):
         for run in await _missing(client, plan.runs):
             gone.add(run)
             yield error_item(run, missing_error(run, seen_before=seen_before(run)), now)
@@ -195,12 +198,12 @@ async def step_items(client: Client, plan: Plan, head: Mapping[str, Any], book: 
     states = state_events(root_rows(head, "flow_run_state", "flow run state"))
     sources = [_one_page(state_items([e for e in states if e.flow_run_id not in gone], book))]
     size = plan.streams.page_size
-    if plan.streams.task_runs:
-        first = root_rows(head, "task_run_state", "task run state")
+    if plan.streams.task_runs and _changed(head, plan, book, "task_run_state", "t"):
+        first = await _first(client, plan, head, TASK_PAGE, "task_run_state", plan.tasks)
         pages = _pages(client, TASK_PAGE, "task_run_state", plan.tasks, first, size, _raw_key)
         sources.append(_items(pages, lambda row: task_item(row, backlog=plan.backlog), skip))
-    if plan.streams.logs:
-        first = root_rows(head, "log", "log line")
+    if plan.streams.logs and _changed(head, plan, book, "log", "l"):
+        first = await _first(client, plan, head, LOG_PAGE, "log", plan.logs)
         pages = _pages(client, LOG_PAGE, "log", plan.logs, first, size, _raw_key)
         sources.append(_items(pages, lambda row: log_item(row, backlog=plan.backlog), skip))
     async with aclosing(_merged(sources)) as items:
@@ -211,6 +214,22 @@ async def step_items(client: Client, plan: Plan, head: Mapping[str, Any], book: 
         if plan.backlog and run not in gone:
             yield Item(None, (("exhausted", run, "task"), ("exhausted", run, "log"),
                               ("mode", run, "live")))
+
+
+def _changed(head: Mapping[str, Any], plan: Plan, book: Book, root: str, kind: str) -> bool:
+    """Whether rows of ``root`` must be read: always for a backlog; for a live poll, when the
+    backend counts more (or other) rows in the window than were delivered from it."""
+    if plan.backlog:
+        return True
+    return _aggregate_count(head, f"{root}_aggregate") != book.expected(plan.runs, kind)
+
+
+async def _first(client: Client, plan: Plan, head: Mapping[str, Any], document: str, root: str,
+                 where: Mapping[str, Any]) -> list[Row]:
+    if plan.backlog:
+        return root_rows(head, root, root)
+    variables = {"where": dict(where), "limit": plan.streams.page_size + 1}
+    return root_rows(await client.execute(document, variables), root, root)
 
 
 def _state_filter(versions: Mapping[str, int]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ __all__ = ["final_views", "newest_created", "sync_now"]
 
 
 async def _recent_ids(client: Client, document: str, root: str,
-                      where: dict[str, Any]) -> AsyncGenerator[tuple[str, str], None]:
+                      where: dict[str, Any]) -> AsyncGenerator[tuple[str, str, str], None]:
     key: tuple[str, str] | None = None
     while True:
         page_where = where if key is None else {"_and": [where, {"_or": [
@@ -30,7 +30,8 @@ async def _recent_ids(client: Client, document: str, root: str,
         rows = root_rows(await client.execute(document, {"where": page_where, "limit": 1001}),
                          root, root)
         for row in rows[:1000]:
-            yield row.string("id"), row.string("created")
+            owner = row.opt_row("task_run", "task run") or row
+            yield row.string("id"), row.string("created"), owner.string("flow_run_id")
         if len(rows) <= 1000:
             return
         key = (str(rows[999].raw.get("created")), str(rows[999].raw.get("id")))
@@ -54,16 +55,16 @@ async def sync_now(client: Client, streams: Streams, book: Book, runs: Sequence[
     if floor is not None and present:
         probe = Book(window=book.window, created=floor)
         since = probe.since()
-        kinds: list[tuple[str, str, dict[str, Any]]] = [
-            ("log", RECENT_LOGS, {"flow_run_id": {"_in": present}})]
+        kinds: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("log", "l", RECENT_LOGS, {"flow_run_id": {"_in": present}})]
         if streams.task_runs:
-            kinds.append(("task_run_state", RECENT_TASKS,
+            kinds.append(("task_run_state", "t", RECENT_TASKS,
                           {"task_run": {"flow_run_id": {"_in": present}}}))
-        for root, document, where in kinds:
+        for root, kind, document, where in kinds:
             recent = _recent_ids(client, document, root, {**where, "created": {"_gte": since}})
             async with aclosing(recent):
-                async for row_id, created in recent:
-                    changes.append(("row", row_id, created))
+                async for row_id, created, run in recent:
+                    changes.append(("row", row_id, created, run, kind))
     for run in present:
         row = found[run]
         state = flow_run_state(row.json("serialized_state"))

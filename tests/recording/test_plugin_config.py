@@ -36,6 +36,7 @@ def flowview_config():
         "variable_rules": [ignore_variable("stamp")],
         "secrets": ["s3cr3t-token"],
         "response_headers": ["x-extra"],
+        "uri_origin": "http://recorded.invalid:4200",
         "canonical_order": True,
     }
 '''
@@ -62,13 +63,14 @@ async def hello(recorder, live, *calls):
 
 TEST_CONFIG = '''
 import os
+from pathlib import Path
 import pytest
 from flowview_helpers import hello
 
 
 async def test_session_config_hooks_and_rules(flowview_recorder, flowview_record_mode):
     live = flowview_record_mode != "none"
-    stamp = "recorded" if live else "replayed"  # ignored by the variable rule
+    stamp = "s3cr3t-token" if live else "replayed"  # ignored by the rule; a secret when recorded
     calls = [{"name": "ann", "stamp": stamp}]
     if live:
         calls.append({"name": "private"})      # skipped by the request hook: never recorded
@@ -101,7 +103,7 @@ class TestClassOverride:
                                                         flowview_cassette_path):
         assert flowview_recorder.repeat.value == "repeat_last"   # allow_playback_repeats
         assert "path" not in flowview_recorder.match_on
-        assert flowview_cassette_path.parent.name == "elsewhere"
+        assert flowview_cassette_path.parent == Path(__file__).parent / "elsewhere"
 
 
 @pytest.mark.flowview_cassette(stamp_everything=True)
@@ -147,6 +149,8 @@ def test_config_fixture_overrides_options_and_hooks(project: pytest.Pytester) ->
     interactions = stored["interactions"]
     assert [entry["request"]["body"]["variables"]["name"] for entry in interactions] == ["ann"]
     assert "Hi ann" in interactions[0]["response"]["body"]["string"]
+    assert interactions[0]["request"]["uri"] == "http://recorded.invalid:4200/graphql"  # uri_origin
+    assert "s3cr3t-token" not in json.dumps(stored)  # secrets: redacted before it reached the file
 
     # Replay (mode none): the ignored variable differs, the marker's matcher and repeat policy
     # serve three requests from one recording.

@@ -50,7 +50,7 @@ async def test_a_canary_key_is_written_nowhere(tmp_path: Path, caplog: pytest.Lo
                                                flowview_backend: Any) -> None:
     tag = uuid.uuid4().hex[:10]
     key = f"pnu_CANARYKEY{tag}  "  # trailing whitespace, as pasted
-    tenant = f"tenant-CANARY-{tag}"
+    tenant = str(uuid.uuid4())  # a tenant id must be a UUID; a fresh one is a canary too
     password = f"pw-CANARY-{tag}"
     canaries = _forms(key, tenant, password)
 

@@ -22,7 +22,6 @@ from flowview_async.errors import (
     GraphQLQueryError,
     MalformedResponseError,
     QueryValidationError,
-    RedactedCause,
 )
 from flowview_async.recording import replay
 from tests.security.echo_server import echo_server, everything_reachable, texts_of
@@ -66,7 +65,7 @@ def assert_no_request_objects(error: BaseException) -> None:
 async def test_retry_log_of_an_echoed_api_error_is_masked(debug_logs: Any) -> None:
     key = canary()
     async with echo_server() as server:
-        async with Client(f"{server.url}/api-error", api_key=key, retry=QUICK) as client:
+        async with Client(f"{server.url}/api-error", api_key=key, retry=QUICK, introspect=False) as client:
             with pytest.raises(BackendUnavailableError) as caught:
                 await client.execute(HELLO)
         assert server.requests == 2
@@ -85,25 +84,20 @@ async def test_retry_log_of_an_echoed_api_error_is_masked(debug_logs: Any) -> No
 ])
 async def test_http_errors_carry_no_request_and_no_key(debug_logs: Any, path: str,
                                                        error_type: type[Exception]) -> None:
-    key, tenant = canary("key"), canary("tenant")
+    key, tenant = canary("key"), str(uuid.uuid4())  # tenant ids are UUIDs
     async with echo_server() as server, Client(f"{server.url}/{path}", api_key=key, tenant_id=tenant,
-                      retry=RetryPolicy.none()) as client:
+                      retry=RetryPolicy.none(), introspect=False) as client:
         with pytest.raises(error_type) as caught:
             await client.execute(HELLO)
     for secret in (key, tenant):
         assert_nowhere(secret, caught.value, debug_logs)
     assert_no_request_objects(caught.value)
-    if path == "text-500":
-        # What aiohttp said is kept, as a summary: the type and the masked message.
-        causes = [item for item in everything_reachable(caught.value)
-                  if isinstance(item, RedactedCause)]
-        assert any("ClientResponseError" in cause.type_name for cause in causes)
 
 
 async def test_graphql_error_data_and_errors_are_masked(debug_logs: Any) -> None:
     key = canary()
     async with echo_server() as server, Client(f"{server.url}/graphql-error", api_key=key,
-                      retry=RetryPolicy.none()) as client:
+                      retry=RetryPolicy.none(), introspect=False) as client:
         with pytest.raises(GraphQLQueryError) as caught:
             await client.execute(HELLO)
     assert key not in json.dumps(caught.value.errors)
@@ -116,7 +110,7 @@ async def test_query_validation_error_masks_secret_variable_values(debug_logs: A
     named = canary("named")
     document = ("query Runs($name: String!, $limit: Int) "
                 "{ flow_run(where: {name: {_eq: $name}}, limit: $limit) { id } }")
-    async with echo_server() as server, Client(f"{server.url}/data", api_key=key) as client:
+    async with echo_server() as server, Client(f"{server.url}/data", api_key=key, introspect=False) as client:
         # The registered key as a value of the wrong type elsewhere in the same request.
         with pytest.raises(QueryValidationError) as registered:
             await client.execute(document, {"name": [key], "limit": 1})

@@ -45,21 +45,21 @@ def _flow_run_answer_with_parameters(depth: int, *, as_string: bool = False) -> 
 @pytest.mark.parametrize("as_string", [False, True])
 async def test_a_jsonb_value_nested_900_deep_is_a_malformed_response(as_string: bool) -> None:
     async with answering(_flow_run_answer_with_parameters(900, as_string=as_string)) as url, \
-            Client(url, retry=RetryPolicy.none()) as client:
+            Client(url, retry=RetryPolicy.none(), introspect=False) as client:
         with pytest.raises(MalformedResponseError, match="parameters"):
             await FlowRunView.from_flow_run_id(DOC_FLOW_RUN_ID, client=client)
 
 
 async def test_a_jsonb_value_nested_50_deep_still_reads() -> None:
     async with answering(_flow_run_answer_with_parameters(50)) as url, \
-            Client(url, retry=RetryPolicy.none()) as client:
+            Client(url, retry=RetryPolicy.none(), introspect=False) as client:
         view = await FlowRunView.from_flow_run_id(DOC_FLOW_RUN_ID, client=client)
     assert "a" in view.parameters
 
 
 async def test_an_answer_nested_past_json_limits_is_a_malformed_response() -> None:
     async with answering('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}") as url, \
-            Client(url, retry=RetryPolicy.none()) as client:
+            Client(url, retry=RetryPolicy.none(), introspect=False) as client:
         with pytest.raises(MalformedResponseError):
             await client.execute("query Runs { flow_run { id } }")
 
@@ -68,7 +68,7 @@ async def test_variables_nested_990_deep_are_an_invalid_argument() -> None:
     value: Any = "x"
     for _ in range(990):
         value = {"_and": [value]} if isinstance(value, dict) else {"name": {"_eq": value}}
-    async with answering('{"data": {}}') as url, Client(url) as client:
+    async with answering('{"data": {}}') as url, Client(url, introspect=False) as client:
         with pytest.raises(InvalidArgumentError, match="nest more than"):
             await client.execute("query W($w: flow_run_bool_exp) { flow_run(where: $w) { id } }",
                                  {"w": value})

@@ -7,6 +7,7 @@ import json
 import aiohttp
 import pytest
 
+from flowview_async.server.http_guard import HttpPolicy
 from flowview_async.server.runner import LocalBackend
 from tests.server.conftest import GraphQL
 
@@ -44,22 +45,29 @@ async def test_root_and_graphql_paths_answer_the_same(
     body = {"query": WOODOO_QUERY, "variables": "null"}
     async with session.post(flowview_backend.url + path, json=body) as response:
         assert response.status == 200
-        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Allow-Origin" not in response.headers  # no CORS unless asked for
         assert await response.json() == WOODOO_RESPONSE
 
 
-async def test_get_with_query_string_and_health(
-    flowview_backend: LocalBackend, session: aiohttp.ClientSession
-) -> None:
+async def test_get_with_query_string_when_allowed_and_health(session: aiohttp.ClientSession) -> None:
     params = {
         "query": "query ($n: String) { flow_run(where: {name: {_eq: $n}}) { id } }",
         "variables": json.dumps({"n": "woodoo-leopard"}),
     }
-    async with session.get(flowview_backend.graphql_url, params=params) as response:
+    async with LocalBackend(policy=HttpPolicy(allow_get=True)) as backend, session.get(
+        backend.graphql_url, params=params
+    ) as response:
         assert await response.json() == {
             "data": {"flow_run": [{"id": "8e445d74-9ca6-425b-98e5-72754b7ea174"}]}
         }
-    async with session.get(flowview_backend.url + "/.well-known/apollo/server-health") as health:
+    async with LocalBackend() as backend, session.get(backend.graphql_url, params=params) as refused:
+        assert refused.status == 405
+        body = await refused.json()
+        assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "--allow-get" in body["errors"][0]["message"]
+    async with LocalBackend(None) as backend, session.get(
+        backend.url + "/.well-known/apollo/server-health"
+    ) as health:
         assert health.status == 200
         assert await health.json() == {"status": "pass"}
 
@@ -237,7 +245,8 @@ async def test_object_relationships_nest_to_the_depth_limit(docs: GraphQL) -> No
 
 async def test_too_many_nested_arrays_is_a_clear_error(docs: GraphQL) -> None:
     status, body = await docs.post(
-        "{ project { flows { flow_runs { task_runs { task { task_runs { states { id } } } } } } } }"
+        "{ project(limit: 1) { flows(limit: 1) { flow_runs(limit: 1) { task_runs(limit: 1) { task "
+        "{ task_runs(limit: 1) { states { id } } } } } } } }"
     )
     assert status == 200
     assert body["errors"][0]["extensions"]["code"] == "not-supported"
