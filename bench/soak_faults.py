@@ -118,9 +118,18 @@ class SoakReport:
         return problems
 
 
+def _server_side(task: asyncio.Task[Any]) -> bool:
+    coro = task.get_coro()
+    code = getattr(coro, "cr_code", None)
+    filename = code.co_filename if code is not None else ""
+    return ("aiohttp/web" in filename or "/flowview_async/server/" in filename
+            or getattr(coro, "__qualname__", "").startswith(("RequestHandler", "BaseRequest")))
+
+
 def _our_tasks() -> list[asyncio.Task[Any]]:
-    return [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-            and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler")]
+    """Tasks still alive apart from the caller and the backends' own."""
+    return [t for t in asyncio.all_tasks()
+            if t is not asyncio.current_task() and not _server_side(t)]
 
 
 def _unclosed_client_objects() -> int:
