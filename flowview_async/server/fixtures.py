@@ -201,14 +201,14 @@ def _storage_row(table: Table, index: int, row: Mapping[str, Any], now: str) -> 
             continue
         try:
             stored[column.name] = to_storage(column.scalar, value)
-        except ValueError as error:
-            expected = _SCALAR_DESCRIPTIONS[column.scalar]
-            raise FixtureError(f"{where}: {error}; expected {expected}") from None
         except OverflowError:
             raise FixtureError(
                 f"{where}: {value!r} is out of range (a timestamp must stay within years "
                 "1..9999 once converted to UTC)"
             ) from None
+        except ValueError as error:
+            expected = _SCALAR_DESCRIPTIONS[column.scalar]
+            raise FixtureError(f"{where}: {error}; expected {expected}") from None
         except RecursionError:
             raise FixtureError(f"{where}: the value nests too deeply to be stored; flatten it") from None
         if column.scalar == "Int" and not _SQLITE_MIN_INT <= stored[column.name] <= _SQLITE_MAX_INT:

@@ -138,14 +138,14 @@ class Compiler:
     def _value(self, column: Column, value: Any) -> str:
         try:
             return self._bind(to_storage(column.scalar, value))
-        except ValueError as error:
-            raise QueryError(str(error)) from None
         except (OverflowError, RecursionError):
             # A timestamp whose offset pushes it outside years 1..9999, or a jsonb value too deep.
             shown = value if isinstance(value, str) else type(value).__name__
             raise QueryError(
                 f"{column.scalar} value out of range: {shown!r}", "BAD_USER_INPUT"
             ) from None
+        except ValueError as error:
+            raise QueryError(str(error)) from None
 
     def _object_type(self, field: SelectedField) -> GraphQLObjectType:
         object_type = self._context.field_type(field)

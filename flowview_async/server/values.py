@@ -42,11 +42,20 @@ def _invalid(scalar: str, value: Any) -> ValueError:
     return ValueError(f'invalid input syntax for type {SQL_TYPE_NAMES[scalar]}: "{shown}"')
 
 
+class TimestampOutOfRangeError(ValueError, OverflowError):
+    """A well-formed timestamp that names no moment within UTC's years 1..9999.
+
+    A ValueError like any bad input (callers that only know those keep working), and an
+    OverflowError so that callers who word it differently ("out of range") can tell it apart.
+    """
+
+
 def parse_timestamp(value: str) -> dt.datetime:
     """The backend's one timestamp parser: ISO 8601 and the Postgres forms (``T``/``t``/space,
     ``Z``/``z``, ``+HH``/``+HHMM``/``+HH:MM``, any fraction digits, a bare date); no offset means
-    UTC (the server's session time zone). The result is in UTC; a moment outside that range
-    raises :class:`ValueError` with the Postgres wording, like any invalid input."""
+    UTC (the server's session time zone). The result is in UTC; text that is no timestamp raises
+    :class:`ValueError` with the Postgres wording, a moment outside UTC's years 1..9999
+    :class:`OverflowError`."""
     match = _TIMESTAMP.match(value.strip())
     if match is None:
         raise _invalid("timestamptz", value)
@@ -75,7 +84,8 @@ def parse_timestamp(value: str) -> dt.datetime:
     try:
         return moment.replace(tzinfo=dt.timezone(offset)).astimezone(dt.timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59: no such moment in UTC's range
-        raise _invalid("timestamptz", value) from None
+        # Its own error, not a syntax one: callers say "out of range" (fixtures, filters).
+        raise TimestampOutOfRangeError(f'timestamp out of range: "{value}"') from None
 
 
 def format_timestamp(moment: dt.datetime) -> str:
