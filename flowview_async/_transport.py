@@ -24,7 +24,12 @@ from gql import Client as GqlClient
 from gql import GraphQLRequest
 from gql.client import AsyncClientSession
 from gql.transport.aiohttp import AIOHTTPTransport
-from gql.transport.exceptions import TransportConnectionFailed, TransportError
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportQueryError,
+    TransportServerError,
+)
 from graphql import GraphQLError
 
 from flowview_async.errors import FlowViewError
@@ -55,6 +60,16 @@ async def _keep_answer(
     if answers is not None:
         answers.append(Answer(response.status, response.headers, await response.read()))
     return response
+
+
+def _answer_from_verdict(error: Exception) -> Answer:
+    """What gql's exception says the answer was, for when no raw answer was seen."""
+    if isinstance(error, TransportQueryError):
+        body = {"errors": error.errors, "data": error.data}
+        return Answer(200, {}, json.dumps(body, default=str).encode())
+    if isinstance(error, TransportServerError):
+        return Answer(error.code or 500, {}, b"")
+    return Answer(200, {}, b"")  # not a GraphQL answer: classified as malformed
 
 
 class HttpTransport:
@@ -97,22 +112,25 @@ class HttpTransport:
         answers: list[Answer] = []
         token = _ANSWERS.set(answers)
         try:
-            await self._send(payload)
+            verdict = await self._send(payload)
+        except FlowViewError:
+            raise  # the recorder's own errors (a cassette miss) pass through gql unchanged
         except TransportConnectionFailed as exc:
             cause = exc.__cause__
             if isinstance(cause, (FlowViewError, aiohttp.ClientError, OSError)):
                 raise cause from None  # a recorder error, or what the connection said
             raise aiohttp.ClientConnectionError(str(exc)) from None
-        except (TransportError, GraphQLError, ValueError, AssertionError):
+        except (TransportError, GraphQLError, ValueError, AssertionError) as exc:
             # gql's verdict on the answer (errors, not JSON, no data: gql asserts there is some):
             # the raw answer decides.
-            if not answers:
-                raise aiohttp.ClientPayloadError("the backend sent no readable answer") from None
+            verdict = _answer_from_verdict(exc)
         finally:
             _ANSWERS.reset(token)
-        return answers[-1]
+        # No raw answer means something above aiohttp's middlewares answered (vcrpy's and
+        # pytest-recording's patch of aiohttp does): gql's reading of it is all there is.
+        return answers[-1] if answers else verdict
 
-    async def _send(self, payload: Mapping[str, Any]) -> None:
+    async def _send(self, payload: Mapping[str, Any]) -> Answer:
         assert self._session is not None
         assert self._transport is not None
         try:
@@ -126,9 +144,12 @@ class HttpTransport:
             assert session is not None
             async with session.post(self.url, data=json.dumps(dict(payload)),
                                     headers={"Content-Type": "application/json"}) as response:
-                await response.read()
-            return
-        await self._session.execute(request)
+                return Answer(response.status, response.headers, await response.read())
+        result = await self._session.execute(request, get_execution_result=True)
+        body = {"data": result.data}
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return Answer(200, {}, json.dumps(body).encode())
 
     async def close(self) -> None:
         client, self._gql, self._session = self._gql, None, None
