@@ -48,7 +48,7 @@ from flowview_async.watch import (  # noqa: E402
 from tests.watch_scenario import LiveRun, advance, make_runs, stored  # noqa: E402
 
 # Arguments of the kinds that take one: a short Retry-After, and a delay past the client timeout.
-_KIND_ARGUMENT = {"429": "@0.05", "slow": "@6"}
+_KIND_ARGUMENT = {"429": "@0.05", "503_errors": "@0.05", "429_errors": "@0.05", "slow": "@6"}
 # Long enough for a poll of a busy backend on a shared machine; "slow" faults wait longer.
 CLIENT_TIMEOUT_S = 5.0
 # Once the drivers are done, every run must end within this long.

@@ -5,8 +5,9 @@ Run it against a Prefect Server 1.x, or against the local backend loaded with th
     flowview serve &                      # http://127.0.0.1:4200, the documentation's flow runs
     python examples/inspecting_flow_runs.py
 
-The endpoint comes from the Prefect settings as for Prefect 1 (``PREFECT__SERVER__ENDPOINT``,
-``~/.prefect/config.toml``), else ``http://localhost:4200``.
+The endpoint comes from the Prefect settings exactly as for Prefect 1.4.1: with
+``prefect backend server`` (or ``PREFECT__BACKEND=server``) that is ``PREFECT__SERVER__ENDPOINT``,
+``~/.prefect/config.toml``, else ``http://localhost:4200``.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ fragment FlowFields on flow {
   storage
   run_config
   settings
+  serialized_flow
   flow_group_id
   created
   project {

@@ -4,41 +4,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, NoReturn
 
+from flowview_async import _timestamps
+from flowview_async._timestamps import format_timestamp
 from flowview_async.errors import ImmutableViewError, MalformedResponseError
 
-__all__ = ["FrozenDict", "FrozenList", "Row", "freeze", "parse_timestamp", "rows_of"]
-
-_FRACTION = re.compile(r"(\.\d+)")
+__all__ = [
+    "FrozenDict", "FrozenList", "Row", "format_timestamp", "freeze", "parse_timestamp", "rows_of",
+]
 
 
 def parse_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
-    """Parse a backend timestamp (ISO 8601, ``Z`` or offset, any fraction digits) into an aware
-    datetime. Naive values are taken as UTC, as Prefect Server stores ``timestamptz`` in UTC."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00").replace(" ", "T", 1)
-        # Python 3.10's fromisoformat wants exactly 3 or 6 fraction digits.
-        text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text, count=1)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            _malformed(f"{field} {value!r} is not an ISO 8601 timestamp")
-    else:
-        _malformed(f"{field} should be a timestamp string, got {type(value).__name__}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def format_timestamp(value: datetime) -> str:
-    """The form sent to the backend: UTC, microseconds, explicit offset."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    """Parse a backend timestamp into an aware datetime: the SDK's one parser
+    (:func:`flowview_async._timestamps.parse_timestamp`); naive values are taken as UTC."""
+    return _timestamps.parse_timestamp(value, field=field)
 
 
 def _malformed(detail: str) -> NoReturn:

@@ -23,6 +23,7 @@ The tree, so that ``except`` clauses can be as broad or as narrow as a caller ne
     ├── WatchTimeoutError (TimeoutError)    a watched run did not finish within ``max_duration``
     ├── ResultError                         a task run result that cannot be read here
     ├── FixtureError (ValueError)           the local backend refused a fixture file
+    ├── PrefectProcessError (RuntimeError)  a real Prefect 1 process (CLI, agent, harness run) failed
     └── RecordingError                      record/replay: the cassette side
         ├── CassetteFormatError             corrupt, truncated, foreign or unsafe cassette file
         ├── CassetteMismatchError           a replayed request has no recorded answer
@@ -216,8 +217,8 @@ class FixtureError(FlowViewError, ValueError):
 
 
 class PrefectProcessError(FlowViewError, RuntimeError):
-    """A real Prefect 1 command (CLI, agent) driven by the genuine-run recorder failed or hung;
-    the message names the command and ends with its output."""
+    """A real Prefect 1 process (CLI, agent, or a flow run started by the test harness) failed or
+    hung; the message names the command and ends with its output."""
 
 
 # --- record and replay ---------------------------------------------------------------------------

@@ -32,7 +32,9 @@ class FlowView:
         storage: the serialized storage, as stored.
         core_version: the Prefect Core version that registered it.
         run_config: the serialized run config, or None.
-        labels: the flow group's labels.
+        labels: the flow group's labels (also :attr:`flow_group_labels`, Prefect's name).
+        serialized_flow: the flow as Prefect Core serialized it at registration (tasks, edges,
+            schedule…), as the backend stores it.
         archived: whether a newer version replaced it.
         settings: the flow group's settings.
         version: the flow's version number within its group.
@@ -53,6 +55,12 @@ class FlowView:
     version: int | None = None
     flow_group_id: str | None = None
     created: datetime | None = None
+    serialized_flow: FrozenDict = attrs.field(factory=FrozenDict)
+
+    @property
+    def flow_group_labels(self) -> FrozenList:
+        """The flow group's labels, under the name Prefect's ``FlowView`` gives them."""
+        return self.labels
 
     @classmethod
     def from_row(cls, row: Row) -> FlowView:
@@ -75,6 +83,7 @@ class FlowView:
             version=row.opt_integer("version"),
             flow_group_id=row.opt_string("flow_group_id"),
             created=row.opt_timestamp("created"),
+            serialized_flow=freeze(row.mapping("serialized_flow")),
         )
 
     def __repr__(self) -> str:
@@ -99,6 +108,7 @@ class FlowView:
             "version": self.version,
             "flow_group_id": self.flow_group_id,
             "created": self.created.isoformat() if self.created else None,
+            "serialized_flow": thaw(self.serialized_flow),
         }
 
     # --- constructors ----------------------------------------------------------------------------

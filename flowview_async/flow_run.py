@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from flowview_async import _queries
+from flowview_async._concurrency import gather
 from flowview_async._ids import check_id, check_name
 from flowview_async._paging import DEFAULT_PAGE_SIZE, check_page_size, keyset_pages
 from flowview_async._rows import FrozenDict, FrozenList, Row, format_timestamp, freeze, root_rows, thaw
@@ -199,7 +199,7 @@ class FlowRunView:
                 view = _exactly_one(runs, f"with id {flow_run_id!r}")
             else:
                 where = {"flow_run_id": {"_eq": flow_run_id}, "map_index": {"_eq": -1}}
-                runs, static = await asyncio.gather(
+                runs, static = await gather(
                     cls._query(active, {"id": {"_eq": flow_run_id}}, 1),
                     _all_task_runs(active, where, DEFAULT_PAGE_SIZE, client),
                 )
@@ -241,7 +241,7 @@ class FlowRunView:
         unique = list(dict.fromkeys(ids))
         chunks = [unique[i:i + BULK_CHUNK] for i in range(0, len(unique), BULK_CHUNK)]
         async with open_client(client) as active:
-            results = await asyncio.gather(
+            results = await gather(
                 *(cls._query(active, {"id": {"_in": chunk}}, None) for chunk in chunks)
             )
         found = {view.flow_run_id: attrs.evolve(view, client=client)
@@ -426,7 +426,7 @@ class FlowRunView:
     async def inspect(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> FlowRunInspection:
         """Flow metadata, every task run and every log line of this snapshot, fetched
         concurrently."""
-        flow, task_runs, logs = await asyncio.gather(
+        flow, task_runs, logs = await gather(
             self.get_flow_metadata(),
             self.get_all_task_runs(page_size=page_size),
             self.get_logs(page_size=page_size),
@@ -489,7 +489,7 @@ async def inspect_flow_run(
     flow_run_id = check_id(flow_run_id, "flow_run_id")
     check_page_size(page_size)
     async with open_client(client) as active:
-        runs, flow, task_runs, logs = await asyncio.gather(
+        runs, flow, task_runs, logs = await gather(
             FlowRunView._query(active, {"id": {"_eq": flow_run_id}}, 1),
             _flow_of_flow_run(active, flow_run_id),
             _all_task_runs(active, {"flow_run_id": {"_eq": flow_run_id}}, page_size, client),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -86,6 +86,47 @@ class FlowRunLog:
             f"FlowRunLog(timestamp={self.timestamp!r}, level={self.level!r}, "
             f"message={self.message!r})"
         )
+
+    # --- Prefect's FlowRunLog is a NamedTuple (timestamp, level, message): unpack and sort alike --
+
+    def _triple(self) -> tuple[datetime, int, str]:
+        return (self.timestamp, self.level, self.message)
+
+    def __iter__(self) -> Iterator[Any]:
+        """``timestamp, level, message = log``, as with Prefect's NamedTuple."""
+        return iter(self._triple())
+
+    def __len__(self) -> int:
+        return 3
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Any, ...]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        """``log[0]`` is the timestamp, ``log[1]`` the level, ``log[2]`` the message."""
+        return self._triple()[index]
+
+    def __lt__(self, other: object) -> bool:
+        """Ordered like Prefect's tuples: by timestamp, then level, then message."""
+        if not isinstance(other, FlowRunLog):
+            return NotImplemented
+        return self._triple() < other._triple()
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, FlowRunLog):
+            return NotImplemented
+        return self._triple() <= other._triple()
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, FlowRunLog):
+            return NotImplemented
+        return self._triple() > other._triple()
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, FlowRunLog):
+            return NotImplemented
+        return self._triple() >= other._triple()
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (timestamp as ISO 8601)."""

@@ -62,13 +62,13 @@ from __future__ import annotations
 import builtins
 import copy
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal, overload
 
 import attrs
 
+from flowview_async import _timestamps
 from flowview_async.errors import MalformedResponseError
 from flowview_async.results import NO_RESULT, ResultInfo, parse_result_info
 
@@ -609,43 +609,14 @@ def _timestamp_of(state: State) -> datetime:
     return state.timestamp
 
 
-# ISO 8601 as the backend and marshmallow write it, with the variants pendulum also accepts
-# (``Z``, ``+0000``, a space separator, 1-9 fraction digits). Python 3.10's fromisoformat accepts
-# none of those variants, hence the normalisation.
-_TIMESTAMP = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
-    r"(?:[.,](?P<fraction>\d{1,9}))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
-
-
 def parse_timestamp(value: object, *, path: str = "timestamp") -> datetime:
-    """Parse an ISO 8601 timestamp from the backend into a timezone-aware datetime.
-
-    A timestamp without an offset is taken as UTC.
+    """Parse a backend timestamp into a timezone-aware datetime (the SDK's one parser,
+    :func:`flowview_async._timestamps.parse_timestamp`; no offset means UTC).
 
     Raises:
-        MalformedResponseError: ``value`` is not such a string; the message names ``path``.
+        MalformedResponseError: ``value`` is not such a timestamp; the message names ``path``.
     """
-    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise MalformedResponseError(
-            f"{path} must be an ISO 8601 timestamp such as '2021-06-01T12:00:00+00:00', got "
-            f"{_describe(value)}."
-        )
-    fraction = (match["fraction"] or "").ljust(6, "0")[:6]
-    offset = match["offset"]
-    if offset is None or offset in {"Z", "z"}:
-        offset = "+00:00"
-    elif len(offset) == 3:
-        offset += ":00"
-    elif ":" not in offset:
-        offset = f"{offset[:3]}:{offset[3:]}"
-    time = match["time"] if match["time"].count(":") == 2 else f"{match['time']}:00"
-    try:
-        return datetime.fromisoformat(f"{match['date']}T{time}.{fraction}{offset}")
-    except ValueError as error:
-        raise MalformedResponseError(f"{path} is not a valid timestamp ({error}): got {value!r}.") from None
+    return _timestamps.parse_timestamp(value, field=path)
 
 
 def _format_datetime(value: datetime | None) -> str | None:

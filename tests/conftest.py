@@ -53,6 +53,10 @@ async def odd_backend() -> AsyncIterator[tuple[str, list[Any]]]:
     answers: list[Any] = []
 
     async def handler(request: web.Request) -> web.Response:
+        if "__schema" in await request.text():
+            # Like many production gateways: no introspection. The client falls back to the
+            # bundled schema, and the canned answers are kept for the queries under test.
+            return web.json_response({"errors": [{"message": "introspection is disabled"}]})
         return web.json_response(answers.pop(0))
 
     app = web.Application()

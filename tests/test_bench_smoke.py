@@ -22,6 +22,7 @@ RATIO_LINE = re.compile(r"^ratio: .+ = \d+(\.\d+)?x \(.+\)$")
         ("bench_backend_load.py", 3),
         ("bench_writes.py", 2),
         ("bench_cli.py", 4),
+        ("bench_startup.py", 3),
         ("bench_watch.py", 4),
         ("soak_watch.py", 1),
     ],

@@ -20,6 +20,7 @@ def prefect_env(backend: LocalBackend, monkeypatch: pytest.MonkeyPatch, tmp_path
     for name in ("PREFECT__BACKEND", "PREFECT__CLOUD__API_KEY", "PREFECT__CLOUD__TENANT_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PREFECT__HOME_DIR", str(tmp_path))  # never the developer's ~/.prefect
+    monkeypatch.setenv("PREFECT__BACKEND", "server")  # Prefect 1's default backend is cloud
     monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", backend.url)
 
 

@@ -47,7 +47,8 @@ def _fixture_with_a_failed_run(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The environment an example runs in: PREFECT__SERVER__ENDPOINT points at `flowview serve`."""
+    """The environment an example runs in: backend "server" (Prefect 1's default is cloud) and
+    PREFECT__SERVER__ENDPOINT pointing at `flowview serve`."""
     scratch = tmp_path_factory.mktemp("examples")
     fixture = _fixture_with_a_failed_run(scratch / "fixture.json")
     command = [sys.executable, "-m", "flowview_async.cli", "serve", "--port", "0", "--fixture",
@@ -58,7 +59,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             assert server.stdout is not None
             url = server.stdout.readline().strip()
             assert url.startswith("http://127.0.0.1:"), server.stderr.read() if server.stderr else ""
-            env = {**os.environ, "PREFECT__SERVER__ENDPOINT": url,
+            env = {**os.environ, "PREFECT__BACKEND": "server", "PREFECT__SERVER__ENDPOINT": url,
                    "PREFECT__HOME_DIR": str(scratch / "prefect-home")}
             env.pop("PREFECT__CLOUD__API_KEY", None)
             yield env

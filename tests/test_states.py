@@ -457,6 +457,7 @@ def test_bad_history_raises_a_typed_error(rows: Any, message: str) -> None:
         ("2022-01-02T05:04:05+02:00", T0),
         ("2022-01-02T01:04:05-02", T0),
         ("2022-01-02T03:04Z", T0.replace(second=0)),
+        ("2022-01-02", T0.replace(hour=0, minute=0, second=0)),  # a bare date: midnight UTC
     ],
 )
 def test_parse_timestamp_variants(text: str, expected: datetime) -> None:
@@ -465,7 +466,7 @@ def test_parse_timestamp_variants(text: str, expected: datetime) -> None:
     assert parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("value", ["", "2022-01-02", "2022-01-02T25:00:00Z", None, 1.5, "now"])
+@pytest.mark.parametrize("value", ["", "2022-01-32", "2022-01-02T25:00:00Z", None, 1.5, "now"])
 def test_parse_timestamp_refuses_garbage(value: Any) -> None:
     with pytest.raises(MalformedResponseError, match="when"):
         parse_timestamp(value, path="when")

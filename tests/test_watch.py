@@ -189,6 +189,7 @@ async def test_early_break_leaves_no_task_behind(backend: LocalBackend, client: 
 
 async def test_early_break_without_a_client_closes_the_temporary_one(
         backend: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT__BACKEND", "server")  # Prefect 1's default backend is cloud
     monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", backend.url)
     async with aclosing(watch_flow_run(DOC_FLOW_RUN_ID, **FAST)) as stream:
         async for _ in stream:
@@ -363,7 +364,7 @@ async def test_an_outage_longer_than_the_clients_retries_is_ridden_out(
     # The first poll (two requests) goes through, then 20 requests in a row get 503, far more than
     # a client with no retries survives.
     async with LocalBackend(faults="ok*2,503*20") as backend, \
-            Client(backend.url, retry=RetryPolicy(attempts=1)) as client:
+            Client(backend.url, retry=RetryPolicy(attempts=1), introspect=False) as client:
         flow_run_id = await new_flow_run(backend, "outage")
         collector = Collector()
         consumer = asyncio.create_task(
@@ -390,7 +391,7 @@ async def test_an_outage_longer_than_the_clients_retries_is_ridden_out(
 
 async def test_an_outage_outlasting_max_duration_raises_the_backend_error() -> None:
     async with LocalBackend(faults="ok*2,503*100000") as backend, \
-            Client(backend.url, retry=RetryPolicy(attempts=1)) as client:
+            Client(backend.url, retry=RetryPolicy(attempts=1), introspect=False) as client:
         flow_run_id = await new_flow_run(backend, "long-outage")
         stream = watch_flow_run(flow_run_id, client=client, poll_interval=0.01,
                                 max_poll_interval=0.05, max_duration=0.3)

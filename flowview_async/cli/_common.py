@@ -69,7 +69,11 @@ class CommonOptions:
         replaying_mode = self.record_mode in (None, RecordMode.ONCE.value, RecordMode.NONE.value)
         if self.cassette is not None and self.api is None and replaying_mode and self.cassette.exists():
             return replay(self.cassette)
-        return Client(self.api, cassette=self.cassette, record_mode=self.record_mode)
+        # No introspection: a command is one short process whose documents are fixed and checked
+        # against the bundled schema; a ~100 KB schema read per command would cost more than it
+        # gives (the SDK's long-lived clients read it once).
+        return Client(self.api, cassette=self.cassette, record_mode=self.record_mode,
+                      introspect=False)
 
 
 def common_options(command: _F) -> _F:
@@ -85,8 +89,9 @@ def common_options(command: _F) -> _F:
 
     decorators = [
         click.option("--api", metavar="URL", default=None,
-                     help="GraphQL endpoint of Prefect Server/Cloud 1.x (default: the Prefect "
-                          "settings, PREFECT__SERVER__ENDPOINT, else http://localhost:4200)."),
+                     help="GraphQL endpoint of Prefect Server/Cloud 1.x (default: the one Prefect "
+                          "1.4.1 uses: PREFECT__CLOUD__API, or with PREFECT__BACKEND=server "
+                          "PREFECT__SERVER__ENDPOINT, config.toml, backend.toml)."),
         click.option("--cassette", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Record the exchanges to, or replay them from, this vcrpy cassette. An "
                           "existing cassette without --api is replayed with no backend."),

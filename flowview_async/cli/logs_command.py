@@ -14,12 +14,13 @@ from rich.text import Text
 
 from flowview_async._ids import check_id
 from flowview_async._paging import DEFAULT_PAGE_SIZE
+from flowview_async._timestamps import parse_timestamp
 from flowview_async.cli import render
 from flowview_async.cli._common import CommonOptions, common_options, run_command, stdout_console
 from flowview_async.cli.log_queries import first_logs, last_logs, logs_where
 from flowview_async.cli.task_run_command import task_run_ids
 from flowview_async.client import Client
-from flowview_async.errors import InvalidArgumentError
+from flowview_async.errors import InvalidArgumentError, MalformedResponseError
 from flowview_async.flow_run import FlowRunView
 from flowview_async.logs import FlowRunLog, level_number, log_pages
 from flowview_async.recording.variable_rules import VariableRule, relative_time
@@ -60,12 +61,11 @@ def parse_since(value: str, *, now: datetime | None = None) -> datetime:
         moment = now or datetime.now(timezone.utc)
         return moment - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parse_timestamp(value, field="--since")  # the SDK's one timestamp parser
+    except MalformedResponseError:
         msg = (f"--since {value!r} is neither an ISO 8601 time (2021-05-13T09:00:00+00:00) nor a "
                "duration ago (30s, 10m, 2h, 1d).")
         raise InvalidArgumentError(msg) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 async def _logs_so_far(client: Client,

@@ -23,7 +23,8 @@ from typing import Any
 
 import attrs
 
-from flowview_async.errors import InvalidArgumentError
+from flowview_async._timestamps import parse_timestamp
+from flowview_async.errors import InvalidArgumentError, MalformedResponseError
 
 __all__ = [
     "IGNORED",
@@ -141,10 +142,9 @@ def _parse_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parse_timestamp(value)  # the SDK's one timestamp parser
+    except MalformedResponseError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def relative_time(

@@ -7,7 +7,6 @@ log lines fit in a page costs one round trip of wall time.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import attrs
 
 from flowview_async import _queries
+from flowview_async._concurrency import gather
 from flowview_async._ids import check_id
 from flowview_async._paging import DEFAULT_PAGE_SIZE, keyset_pages
 from flowview_async._rows import Row, root_rows
@@ -64,14 +64,9 @@ query FlowviewTaskRunDetails($where: task_run_bool_exp!, $limit: Int!) {
 
 
 async def together(*awaitables: Awaitable[Any]) -> list[Any]:
-    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it)."""
-    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    """Await all at once; if one fails, the others are cancelled and awaited (none outlives it).
+    The SDK's one structured-concurrency helper does it (:func:`flowview_async._concurrency.gather`)."""
+    return await gather(*awaitables)
 
 
 @attrs.frozen(kw_only=True)

@@ -31,12 +31,15 @@ _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("flow_run", ("flow_id",)),
     ("flow_run", ("name",)),
     ("flow_run", ("scheduled_start_time",)),
+    # The agents' queue: runs in a waiting state whose start time has come.
+    ("flow_run", ("state", "state_start_time")),
     ("task_run", ("flow_run_id", "map_index")),
     ("task_run", ("task_id", "map_index")),
     ("flow_run_state", ("flow_run_id", "timestamp")),
     ("task_run_state", ("task_run_id", "timestamp")),
     ("log", ("flow_run_id", "timestamp")),
     ("log", ("task_run_id", "timestamp")),
+    ("task_run_artifact", ("task_run_id",)),
 )
 
 

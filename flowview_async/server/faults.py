@@ -13,11 +13,17 @@ A :class:`FaultPlan` says what goes wrong; it is written as a compact spec strin
 ``KIND`` is one of:
 
 * ``500``, ``502``, ``503``: that HTTP status with a plain-text body;
-* ``429``: HTTP 429 with a ``Retry-After`` header, ``429@S`` for S seconds (default 1);
+* ``500_html``: HTTP 500 with an HTML error page (what a proxy in front of the API sends);
+* ``429``: HTTP 429 with a ``Retry-After`` header, ``429@S`` for S seconds (default 1, fractions
+  allowed);
+* ``503_errors``, ``429_errors``: that status with a JSON GraphQL ``errors`` body and a
+  ``Retry-After`` header (``@S`` as for ``429``), as API gateways answer;
 * ``reset``: the TCP connection is reset (RST) without any answer;
 * ``slow``: the answer comes after a delay, ``slow@S`` for S seconds (default 30), to trip a client
   timeout;
 * ``nonjson``: HTTP 200 with an HTML body;
+* ``truncated``: HTTP 200 with the real answer cut in the middle (valid length, broken JSON);
+* ``data_null``: HTTP 200 with ``{"data": null}`` and no errors;
 * ``api_error``: HTTP 200 with GraphQL ``errors`` carrying ``extensions.code == "API_ERROR"`` (what
   Prefect Server answers when Hasura or Postgres is unreachable; Prefect's client retries it);
 * ``ok`` (scripted items only): no fault.
@@ -44,8 +50,9 @@ from aiohttp import web
 
 from flowview_async.errors import InvalidArgumentError
 
-FAULT_KINDS = ("500", "502", "503", "429", "reset", "slow", "nonjson", "api_error")
-_DEFAULT_ARGUMENT = {"429": 1.0, "slow": 30.0}
+FAULT_KINDS = ("500", "502", "503", "500_html", "429", "503_errors", "429_errors", "reset", "slow",
+               "nonjson", "truncated", "data_null", "api_error")
+_DEFAULT_ARGUMENT = {"429": 1.0, "503_errors": 1.0, "429_errors": 1.0, "slow": 30.0}
 _ITEM = re.compile(
     r"^(?P<kind>[a-z_0-9]+)(?:@(?P<argument>\d+(?:\.\d+)?))?"
     r"(?:(?::(?P<probability>\d*\.?\d+))|(?:\*(?P<count>\d+)))?$"
@@ -188,6 +195,29 @@ async def apply_fault(fault: Fault, request: web.Request, handler: Handler) -> w
             text="429 Too Many Requests (injected)",
             headers={"Retry-After": f"{retry_after:g}"},
         )
+    if fault.kind == "500_html":
+        return web.Response(
+            status=500,
+            text="<html><head><title>500 Internal Server Error</title></head>"
+                 "<body><h1>Internal Server Error</h1></body></html>",
+            content_type="text/html",
+        )
+    if fault.kind in ("503_errors", "429_errors"):
+        retry_after = fault.argument if fault.argument is not None else 1.0
+        return web.json_response(
+            {"errors": [{"message": f"{fault.kind[:3]} injected: try again later",
+                         "extensions": {"code": "SERVICE_UNAVAILABLE"}}]},
+            status=int(fault.kind[:3]),
+            headers={"Retry-After": f"{retry_after:g}"},
+        )
+    if fault.kind == "data_null":
+        return web.json_response({"data": None})
+    if fault.kind == "truncated":
+        answer = await handler(request)
+        body = answer.body if isinstance(answer, web.Response) else None
+        whole = bytes(body) if isinstance(body, (bytes, bytearray)) else b'{"data": {"x": 1}}'
+        return web.Response(status=200, body=whole[: max(1, len(whole) // 2)],
+                            content_type="application/json")
     if fault.kind == "nonjson":
         return web.Response(
             status=200,

@@ -29,10 +29,13 @@ from flowview_async.server.database import Database
 from flowview_async.server.faults import FaultInjector, FaultPlan
 from flowview_async.server.fixtures import FixtureSource, load_fixture
 from flowview_async.server.services import BackgroundServices, ServiceSettings
-from flowview_async.server.states import RUN_TABLES, append_state
+from flowview_async.server.states import RUN_TABLES
 from flowview_async.server.values import normalize_timestamp, utc_now
+from flowview_async.server.writes.states import append_state
 
 __all__ = ["LocalBackend", "ServedRequest"]
+
+INTROSPECTION_OPERATION = "IntrospectionQuery"
 
 # Handlers still running at shutdown (a "slow" fault, say) get this long before being cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
@@ -159,8 +162,14 @@ class LocalBackend:
 
     @property
     def requests(self) -> list[ServedRequest]:
-        """GraphQL requests served so far, in arrival order (a copy)."""
-        return list(self._traffic.requests)
+        """GraphQL requests served so far, in arrival order (a copy), without the schema
+        introspection each SDK client sends once (see :attr:`introspections`)."""
+        return [r for r in self._traffic.requests if r.operation_name != INTROSPECTION_OPERATION]
+
+    @property
+    def introspections(self) -> int:
+        """How many schema introspection requests were served (one per online SDK client)."""
+        return sum(r.operation_name == INTROSPECTION_OPERATION for r in self._traffic.requests)
 
     def clear_requests(self) -> None:
         """Forget the served requests and restart the in-flight high-water mark."""
@@ -201,10 +210,9 @@ class LocalBackend:
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None
         state = dict(serialized_state)
-        new_id = str(uuid.uuid4())
         try:
             version = await self._database.transaction(
-                lambda connection: append_state(connection, table, key, state, moment, new_id)
+                lambda connection: append_state(connection, table, key, state, moment)
             )
         except ValueError as error:
             raise InvalidArgumentError(f"set_state: {error}") from None

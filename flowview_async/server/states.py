@@ -4,16 +4,15 @@ On the real server every state change inserts a ``flow_run_state``/``task_run_st
 trigger ``update_{flow,task}_run_details_on_state_insert`` copies it onto the run row (version,
 state, serialized_state, state_* columns; ``start_time`` on Running, ``end_time`` on a finishing
 state). Fixtures may give either side; :func:`sync_fixture_states` fills in the other one, and
-:func:`append_state` does what the trigger does for a live state change.
+:mod:`flowview_async.server.writes.states` does what the trigger does for a live state change.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from flowview_async.server.values import canonical_json, normalize_timestamp
+from flowview_async.server.values import normalize_timestamp
 
 PREFECT_VERSION = "1.4.1"
 STATE_NAMES = frozenset(
@@ -152,70 +151,3 @@ def state_row_from_run(run: Mapping[str, Any], foreign_key: str, now: str) -> di
         "serialized_state": run["serialized_state"],
         "version": run.get("version") or 1,
     }
-
-
-def append_state(
-    connection: sqlite3.Connection,
-    run_table: str,
-    run_id: str,
-    serialized: dict[str, Any],
-    timestamp: str,
-    new_id: str,
-) -> int | None:
-    """Insert a state row for ``run_id`` and update the run like the server's trigger.
-
-    Returns the new version, or None when no such run exists.
-    """
-    state_table, foreign_key = RUN_TABLES[run_table]
-    row: dict[str, Any] = {"serialized_state": serialized}
-    complete_state_columns(row, state_key="state", message_key="message", start_key="start_time")
-    found = connection.execute(f'SELECT version FROM "{run_table}" WHERE id = ?', (run_id,)).fetchone()
-    if found is None:
-        return None
-    version = int(found[0] or 0) + 1
-    start_time = row.get("start_time")
-    start_text = normalize_timestamp(start_time) if start_time else None
-    document = canonical_json(serialized)
-    connection.execute(
-        f'INSERT INTO "{state_table}" (id, "{foreign_key}", timestamp, state, message, result, '
-        "start_time, serialized_state, created, updated, version) "
-        "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-        (
-            new_id,
-            run_id,
-            timestamp,
-            row["state"],
-            row.get("message"),
-            start_text,
-            document,
-            timestamp,
-            timestamp,
-            version,
-        ),
-    )
-    state = row["state"]
-    connection.execute(
-        f'UPDATE "{run_table}" SET version = ?, state = ?, serialized_state = ?, '
-        "state_message = ?, state_timestamp = ?, state_start_time = ?, state_result = NULL, "
-        "updated = ?, "
-        "start_time = CASE WHEN ? THEN min(coalesce(start_time, ?), ?) ELSE start_time END, "
-        "end_time = CASE WHEN ? THEN max(coalesce(end_time, ?), ?) ELSE end_time END "
-        "WHERE id = ?",
-        (
-            version,
-            state,
-            document,
-            row.get("message"),
-            timestamp,
-            start_text,
-            timestamp,
-            int(state == "Running"),
-            timestamp,
-            timestamp,
-            int(state in END_STATES),
-            timestamp,
-            timestamp,
-            run_id,
-        ),
-    )
-    return version

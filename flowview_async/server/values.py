@@ -21,7 +21,7 @@ from typing import Any
 
 _TIMESTAMP = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?"
+    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
     r"\s*(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
@@ -43,7 +43,10 @@ def _invalid(scalar: str, value: Any) -> ValueError:
 
 
 def parse_timestamp(value: str) -> dt.datetime:
-    """Parse an ISO 8601 timestamp; no offset means UTC (the server's session time zone)."""
+    """The backend's one timestamp parser: ISO 8601 and the Postgres forms (``T``/``t``/space,
+    ``Z``/``z``, ``+HH``/``+HHMM``/``+HH:MM``, any fraction digits, a bare date); no offset means
+    UTC (the server's session time zone). The result is in UTC; a moment outside that range
+    raises :class:`ValueError` with the Postgres wording, like any invalid input."""
     match = _TIMESTAMP.match(value.strip())
     if match is None:
         raise _invalid("timestamptz", value)
@@ -69,7 +72,10 @@ def parse_timestamp(value: str) -> dt.datetime:
         offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
         if tz_text[0] == "-":
             offset = -offset
-    return moment.replace(tzinfo=dt.timezone(offset)).astimezone(dt.timezone.utc)
+    try:
+        return moment.replace(tzinfo=dt.timezone(offset)).astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59: no such moment in UTC's range
+        raise _invalid("timestamptz", value) from None
 
 
 def format_timestamp(moment: dt.datetime) -> str:

@@ -34,6 +34,7 @@ def test_api_that_is_not_a_url_is_refused_in_option_terms(flowview: Any) -> None
 
 def test_bad_endpoint_setting_points_at_the_api_option(flowview: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT__BACKEND", "server")  # Prefect 1's default backend is cloud
     monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", "not-a-url")
     result = flowview("inspect", DOC_FLOW_RUN_ID)
     assert result.exit_code == 3

@@ -183,3 +183,13 @@ def test_text_fetches_only_the_last_log_lines_and_json_fetches_all(served: Threa
     everything = flowview("inspect", DOC_FLOW_RUN_ID, "--api", served.url, "--json")
     assert len(json.loads(everything.stdout)["logs"]) == 6
     assert "FlowviewCliLastLogs" not in {r.operation_name for r in served.backend.requests}
+
+
+def test_piped_output_never_wraps(served: ThreadedBackend, flowview: Any) -> None:
+    message = "a long state message " * 20  # 420 characters, wider than any terminal
+    flow_run_id = served.new_flow_run(("Running", "go"), ("Failed", message.strip()))
+    result = flowview("inspect", flow_run_id, "--api", served.url)
+    assert result.exit_code == 0, result.stderr
+    assert any(message.strip() in line for line in result.stdout.splitlines())
+    # Times to the millisecond.
+    assert "2024-05-01 12:00:01.000+00:00" in result.stdout

@@ -23,7 +23,7 @@ query TaskRunsOf($id: uuid!) {
 """
 FLOW_RUN_NAME_QUERY = "query FlowRunName($id: uuid!) { flow_run_by_pk(id: $id) { id name } }"
 API_KEY = "pk_live_0123456789abcdefABCDEF"
-TENANT_ID = "5a4f5b6c-0000-4000-8000-tenant000001"
+TENANT_ID = "5a4f5b6c-0000-4000-8000-7e4a47000001"  # a UUID, as Prefect requires
 
 
 async def test_full_concurrent_inspection_replays_equal_views(tmp_path):

@@ -191,8 +191,10 @@ async def test_flowview_replays_what_pytest_recording_recorded():
 
 @pytest.mark.vcr
 async def test_pytest_recording_replays_a_flowview_cassette():
-    # The shipped cassette was recorded by flowview with http://localhost:4200 as its origin.
-    async with Client("http://localhost:4200") as client:
+    # The shipped cassette was recorded by flowview with http://localhost:4200 as its origin, and
+    # (like every flowview cassette) without the schema introspection: vcrpy replays only what
+    # it holds, so this client keeps to the bundled schema.
+    async with Client("http://localhost:4200", introspect=False) as client:
         inspection = await inspect_flow_run(DOC_FLOW_RUN_ID, client=client)
     assert len(inspection.task_runs) == 3
 '''
@@ -259,8 +261,9 @@ def api_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> p
     ("environment", "option", "expected"),
     [
         ({}, None, "local"),
-        ({"PREFECT__SERVER__ENDPOINT": "http://prefect.test:4200/graphql"}, None,
-         "http://prefect.test:4200/graphql"),
+        # As in Prefect 1.4.1, server.endpoint counts with backend "server" (the default is cloud).
+        ({"PREFECT__BACKEND": "server", "PREFECT__SERVER__ENDPOINT": "http://prefect.test:4200/graphql"},
+         None, "http://prefect.test:4200/graphql"),
         ({"PREFECT__BACKEND": "cloud", "PREFECT__CLOUD__API": "https://cloud.test/graphql"}, None,
          "https://cloud.test/graphql"),
         ({"FLOWVIEW_API": "http://env.test/graphql",
@@ -295,6 +298,7 @@ async def test_records_from_the_prefect_server_endpoint_not_the_bundled_backend(
     )
     pytester.makepyfile(test_client_plug=CLIENT_TEST_MODULE)
     async with local_backend() as users_server:
+        monkeypatch.setenv("PREFECT__BACKEND", "server")
         monkeypatch.setenv("PREFECT__SERVER__ENDPOINT", users_server.url)
         # The subprocess talks to this loop's server: run it off the loop.
         result = await asyncio.to_thread(

@@ -119,3 +119,20 @@ async def test_stopping_cancels_a_request_still_being_served(
     with pytest.raises(aiohttp.ClientError):
         await pending
     assert [r.status for r in backend.requests] == [0]
+
+
+async def test_fault_kinds_for_the_soak(session: aiohttp.ClientSession) -> None:
+    spec = "503_errors@0.5*1,429_errors@1.5*1,500_html*1,truncated*1,data_null*1"
+    async with LocalBackend(None, faults=spec) as backend:
+        answers = [await post(session, backend) for _ in range(6)]
+    statuses = [status for status, _, _ in answers]
+    assert statuses == [503, 429, 500, 200, 200, 200]
+    assert answers[0][2]["Retry-After"] == "0.5"
+    assert answers[1][2]["Retry-After"] == "1.5"
+    assert '"errors"' in answers[0][1]
+    assert '"errors"' in answers[1][1]
+    assert answers[2][1].startswith("<html>")
+    assert answers[3][1] == '{"data": {"hello": "👋"}}'[: len(answers[3][1])]
+    assert len(answers[3][1]) < len('{"data": {"hello": "👋"}}')
+    assert answers[4][1] == '{"data": null}'
+    assert answers[5][1] == '{"data": {"hello": "👋"}}'

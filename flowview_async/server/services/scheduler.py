@@ -43,6 +43,7 @@ def _idempotency_key(event: ClockEvent) -> str:
     key = f"auto-scheduled:{event_key_time(event.start_time)}"
     if event.parameter_defaults or event.labels is not None:
         # Same-time runs are allowed when they differ in parameters or labels: hash those in.
+        # (Prefect Server hashes the sorted characters of the JSON texts; the same keys as it makes.)
         digest = hashlib.md5(usedforsecurity=False)
         parameters = str(sorted(json.dumps(event.parameter_defaults)))
         labels = str(sorted(json.dumps(event.labels)))

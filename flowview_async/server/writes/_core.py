@@ -91,6 +91,40 @@ class Tx:
         )
         return str(row.get("id", ""))
 
+    def insert_many(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows that all give the same columns, in one ``executemany``.
+
+        For rows the backend builds itself: ids and timestamps must already be in their stored
+        form (they are not parsed again, which is most of the cost of :meth:`insert`); jsonb
+        values are encoded, each distinct object once.
+        """
+        if not rows:
+            return
+        table = all_tables()[table_name]
+        template = _with_defaults(table, {}, self.now)
+        columns = list(dict.fromkeys([*template, *rows[0]]))
+        unknown = set(columns) - set(table.columns)
+        if unknown:
+            raise RuntimeError(f"{table.name} has no column(s) {sorted(unknown)}")
+        encoded: dict[int, str] = {}
+
+        def value(name: str, given: Mapping[str, Any]) -> Any:
+            if name not in given:
+                return str(uuid.uuid4()) if name == "id" else template[name]
+            item = given[name]
+            scalar = table.columns[name].scalar
+            if scalar == "jsonb" and item is not None:
+                if id(item) not in encoded:
+                    encoded[id(item)] = canonical_json(item)
+                return encoded[id(item)]
+            return int(item) if scalar == "Boolean" and item is not None else item
+
+        self.connection.executemany(
+            f"INSERT INTO {quote(table_name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            [[value(name, row) for name in columns] for row in rows],
+        )
+
     def update(self, table_name: str, row_id: str, values: Mapping[str, Any]) -> bool:
         """Update columns of one row by id (``updated`` too); whether the row exists."""
         table = all_tables()[table_name]

@@ -4,7 +4,11 @@ run config and default parameters from it first."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from typing import Any
+
+import croniter
 
 from flowview_async.server.writes._core import Tx, Write, WriteError, as_uuid, load_json
 from flowview_async.server.writes.cascade import delete_flow_runs, delete_flows, delete_rows
@@ -47,34 +51,41 @@ def _delete_group_auto_scheduled(tx: Tx, group_id: str) -> None:
     delete_flow_runs(tx, [run["id"] for run in runs])
 
 
+def _schedule_start(timezone: Any) -> dict[str, Any] | None:
+    """Clocks of a schedule with a time zone start now, in that zone's wall time (as Server does)."""
+    if not timezone:
+        return None
+    try:
+        zone = zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise WriteError(f"Invalid timezone provided for schedule: {timezone}") from None
+    return {"dt": dt.datetime.now(zone).replace(tzinfo=None).isoformat(), "tz": str(timezone)}
+
+
+def _clocks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Prefect 1 clock documents from the input (an interval is sent in seconds, kept in µs)."""
+    clocks: list[dict[str, Any]] = [{"type": "CronClock", **clock} for clock in data.get("cron_clocks") or []]
+    for given in data.get("interval_clocks") or []:
+        clock: dict[str, Any] = {"type": "IntervalClock", "interval": given["interval"] * 1_000_000}
+        if given.get("parameter_defaults"):
+            clock["parameter_defaults"] = given["parameter_defaults"]
+        clocks.append(clock)
+    start_date = _schedule_start(data.get("timezone"))
+    for clock in clocks:
+        clock["start_date"] = start_date
+        valid = (
+            croniter.croniter.is_valid(clock["cron"])
+            if clock["type"] == "CronClock"
+            else clock["interval"] > 0
+        )
+        if not valid:
+            raise WriteError(f"Invalid clock provided for schedule: {clock}")
+    return clocks
+
+
 def set_flow_group_schedule(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     group_id = _group_id(data)
-    timezone = data.get("timezone")
-    start_date = {"dt": tx.now[:26].replace("+", ""), "tz": timezone} if timezone else None
-    clocks: list[dict[str, Any]] = []
-    for clock in data.get("cron_clocks") or []:
-        clocks.append(
-            {
-                "type": "CronClock",
-                "cron": clock["cron"],
-                "parameter_defaults": clock.get("parameter_defaults") or {},
-                "start_date": start_date,
-            }
-        )
-    for clock in data.get("interval_clocks") or []:
-        interval = clock["interval"]
-        if not isinstance(interval, int) or interval <= 0:
-            raise WriteError(f"Invalid clock provided for schedule: {clock}")
-        # Prefect 1 serializes an IntervalClock's interval in microseconds.
-        clocks.append(
-            {
-                "type": "IntervalClock",
-                "interval": interval * 1_000_000,
-                "parameter_defaults": clock.get("parameter_defaults") or {},
-                "start_date": start_date,
-            }
-        )
-    changed = tx.update("flow_group", group_id, {"schedule": {"type": "Schedule", "clocks": clocks}})
+    changed = tx.update("flow_group", group_id, {"schedule": {"type": "Schedule", "clocks": _clocks(data)}})
     _delete_group_auto_scheduled(tx, group_id)
     return {"success": changed}
 

@@ -46,6 +46,28 @@ def decompress_flow(text: Any) -> dict[str, Any]:
     return flow
 
 
+# What Server's FlowSchema needs of a serialized flow before it stores anything.
+_OBJECT_FIELDS = ("environment", "run_config", "storage", "schedule")
+_LIST_FIELDS = ("tasks", "edges", "parameters", "reference_tasks")
+
+
+def _check_shape(serialized: dict[str, Any]) -> None:
+    for name in _OBJECT_FIELDS:
+        if serialized.get(name) is not None and not isinstance(serialized[name], dict):
+            raise WriteError(f"Invalid serialized flow: '{name}' must be an object or null")
+    for name in _LIST_FIELDS:
+        if serialized.get(name) is not None and not isinstance(serialized[name], list):
+            raise WriteError(f"Invalid serialized flow: '{name}' must be a list")
+    for parameter in serialized.get("parameters") or []:
+        if not isinstance(parameter, dict) or not isinstance(
+            parameter.get("name", parameter.get("slug")), str
+        ):
+            raise WriteError("Invalid serialized flow: every parameter needs a string 'name'")
+    clocks = (serialized.get("schedule") or {}).get("clocks") or []
+    if not isinstance(clocks, list) or not all(isinstance(clock, dict) for clock in clocks):
+        raise WriteError("Invalid serialized flow: 'schedule.clocks' must be a list of clock objects")
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split("+")[0].split("."):
@@ -70,6 +92,7 @@ def create_flow(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     serialized = data.get("serialized_flow")
     if not isinstance(serialized, dict):
         raise WriteError("serialized_flow must be a JSON object (a serialized Prefect flow)")
+    _check_shape(serialized)
     project_id = as_uuid(data.get("project_id"), "Invalid project ID")
     core_version = serialized.get("__version__")
     if isinstance(core_version, str) and _version_tuple(core_version) < CORE_VERSION_CUTOFF:

@@ -8,18 +8,29 @@ the batch.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flowview_async.server.values import normalize_timestamp, normalize_uuid
 from flowview_async.server.writes._core import Tx, Write, WriteError
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_uuid(text: str) -> str:
+    return normalize_uuid(text)
+
+
+def _uuid(value: Any) -> str:
+    # A batch names the same few runs over and over: parse each id text once.
+    return _cached_uuid(value) if isinstance(value, str) else normalize_uuid(value)
+
+
 def _row(tx: Tx, log: Any, tenants: dict[str, tuple[bool, str | None]]) -> dict[str, Any] | None:
     if not isinstance(log, dict):
         return None
     try:
-        flow_run_id = normalize_uuid(log.get("flow_run_id"))
-        task_run_id = normalize_uuid(log["task_run_id"]) if log.get("task_run_id") else None
+        flow_run_id = _uuid(log.get("flow_run_id"))
+        task_run_id = _uuid(log["task_run_id"]) if log.get("task_run_id") else None
         timestamp = normalize_timestamp(log["timestamp"]) if log.get("timestamp") else tx.now
     except ValueError:
         return None
@@ -47,10 +58,9 @@ def write_run_logs(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(logs, list):
         raise WriteError("logs must be a list of log records")
     tenants: dict[str, tuple[bool, str | None]] = {}
-    for log in logs:
-        row = _row(tx, log, tenants)
-        if row is not None:
-            tx.insert("log", row)
+    # _row normalizes ids and timestamps itself, so the batch goes in as one executemany.
+    rows = [row for row in (_row(tx, log, tenants) for log in logs) if row is not None]
+    tx.insert_many("log", rows)
     return {"success": True}
 
 

@@ -9,6 +9,7 @@ child at once get the same row, created once.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flowview_async.server.states import serialized_state
@@ -74,10 +75,11 @@ def _run_parameters(flow: Any, given: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(declared, list):
         declared = []
     # Server keeps a declared default only when it is truthy (0, "" and False are left out).
-    parameters = {p["name"]: p["default"] for p in declared if isinstance(p, dict) and p.get("default")}
+    declared = [p for p in declared if isinstance(p, dict)]
+    parameters = {p.get("name") or p.get("slug"): p["default"] for p in declared if p.get("default")}
     parameters.update(load_json(flow["group_parameters"]) or {})
     parameters.update(given or {})
-    required = {p["name"] for p in declared if isinstance(p, dict) and p.get("required")}
+    required = {p.get("name") or p.get("slug") for p in declared if p.get("required")}
     missing = required.difference(parameters)
     if missing:
         raise WriteError(f"Required parameters were not supplied: {missing}")
@@ -103,8 +105,9 @@ def create_flow_run_row(
     """
     if flow_id is None and version_group_id is None:
         raise WriteError("One of flow_id or version_group_id must be provided.")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise WriteError("Flow run parameters must be a JSON object.")
+    for name, value in (("parameters", parameters), ("context", context), ("run_config", run_config)):
+        if value is not None and not isinstance(value, dict):
+            raise WriteError(f"Flow run {name} must be a JSON object, not {type(value).__name__}.")
     flow = _flow_for_run(tx, flow_id, version_group_id)
     try:
         start = normalize_timestamp(scheduled_start_time) if scheduled_start_time is not None else tx.now
@@ -143,8 +146,37 @@ def create_flow_run_row(
 
 
 def _create_task_runs(tx: Tx, flow_run_id: str, flow_id: str, tenant_id: str | None) -> None:
-    for task in tx.all("SELECT id, cache_key FROM task WHERE flow_id = ?", (flow_id,)):
-        _new_task_run(tx, flow_run_id, task["id"], -1, task["cache_key"], tenant_id)
+    """The trigger's work in two bulk inserts: each task's run, at version 1, and its state row.
+
+    The same rows :func:`_new_task_run` writes one at a time (a flow of a thousand tasks must
+    not hold the database thread for long).
+    """
+    tasks = tx.all("SELECT id, cache_key FROM task WHERE flow_id = ?", (flow_id,))
+    run_ids = [str(uuid.uuid4()) for _ in tasks]
+    created = {"tenant_id": tenant_id, "state": "Pending", "serialized_state": _CREATED_STATE, "version": 1}
+    tx.insert_many(
+        "task_run",
+        [
+            {
+                **created,
+                "id": run_id,
+                "flow_run_id": flow_run_id,
+                "task_id": task["id"],
+                "map_index": -1,
+                "cache_key": task["cache_key"],
+                "state_message": _CREATED_STATE["message"],
+                "state_timestamp": tx.now,
+            }
+            for run_id, task in zip(run_ids, tasks, strict=True)
+        ],
+    )
+    tx.insert_many(
+        "task_run_state",
+        [
+            {**created, "task_run_id": run_id, "timestamp": tx.now, "message": _CREATED_STATE["message"]}
+            for run_id in run_ids
+        ],
+    )
 
 
 def _new_task_run(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from typing import Any, Literal
 
 from flowview_async.server.states import (
@@ -131,6 +132,19 @@ def record_state(tx: Tx, table: RunTable, run: Any, state: dict[str, Any]) -> in
         ),
     )
     return version
+
+
+def append_state(
+    connection: sqlite3.Connection, table: RunTable, run_id: str, state: dict[str, Any], timestamp: str
+) -> int | None:
+    """Record ``state`` for a run at ``timestamp`` (the state's time, not the clock's).
+
+    For :meth:`LocalBackend.set_state`: the same rows a ``set_*_run_states`` mutation writes,
+    without its API checks. Returns the new version, or None when there is no such run.
+    """
+    tx = Tx(connection, timestamp)
+    run = tx.one(f'SELECT id, version, tenant_id FROM "{table}" WHERE id = ?', (run_id,))
+    return None if run is None else record_state(tx, table, run, state)
 
 
 def _version_locked(settings_text: str | None) -> bool:

@@ -219,3 +219,32 @@ async def test_flow_group_settings(writer: Writer) -> None:
         {"flow_group_id": "00000000-0000-0000-0000-000000000000", "parameters": []},
     )
     assert "JSON object" in error["message"]
+
+
+async def test_flow_group_schedule_is_stored_as_prefect_clocks(writer: Writer) -> None:
+    flow_id = await writer.register()
+    group_id = (await _flow(writer, flow_id))["flow_group_id"]
+    data = {
+        "flow_group_id": group_id,
+        "cron_clocks": [{"cron": "0 * * * *", "parameter_defaults": {"n": 1}}],
+        "interval_clocks": [{"interval": 90}],
+        "timezone": "Europe/Paris",
+    }
+    assert await writer.mutate("set_flow_group_schedule", data) == {"success": True}
+    group = (await writer.query(f'{{ flow_group_by_pk(id: "{group_id}") {{ schedule }} }}'))[
+        "flow_group_by_pk"
+    ]
+    cron, interval = group["schedule"]["clocks"]
+    assert group["schedule"]["type"] == "Schedule"
+    assert (cron["type"], cron["cron"], cron["parameter_defaults"]) == ("CronClock", "0 * * * *", {"n": 1})
+    assert (interval["type"], interval["interval"]) == ("IntervalClock", 90_000_000)
+    assert cron["start_date"]["tz"] == "Europe/Paris"
+    bad_cron = await writer.error("set_flow_group_schedule", {**data, "cron_clocks": [{"cron": "every day"}]})
+    assert bad_cron["message"].startswith("Invalid clock provided for schedule:")
+    bad_zone = await writer.error("set_flow_group_schedule", {**data, "timezone": "Mars/Olympus"})
+    assert bad_zone["message"] == "Invalid timezone provided for schedule: Mars/Olympus"
+    assert await writer.mutate("delete_flow_group_schedule", {"flow_group_id": group_id}) == {"success": True}
+    group = (await writer.query(f'{{ flow_group_by_pk(id: "{group_id}") {{ schedule }} }}'))[
+        "flow_group_by_pk"
+    ]
+    assert group["schedule"] is None

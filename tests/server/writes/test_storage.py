@@ -226,3 +226,30 @@ def test_flowview_serve_keeps_a_db_file_across_restarts(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
         assert process.stderr is not None
         assert "fixture not loaded" in process.stderr.read()
+
+
+async def test_two_servers_on_one_file_create_each_child_once(tmp_path: Path) -> None:
+    # Two backends on one --db file (two `flowview serve` processes, say): each write holds
+    # SQLite's write lock from its first read, so a get-or-create stays atomic across them.
+    path = tmp_path / "shared.db"
+    async with (
+        LocalBackend(None, db_path=path) as first,
+        LocalBackend(None, db_path=path) as second,
+        aiohttp.ClientSession() as session,
+    ):
+        writer = Writer(GraphQL(session, first.graphql_url), first)
+        await writer.setup()
+        run_id = await writer.create_run(await writer.register())
+        await writer.set_flow_run_state(run_id, "Running")
+        task_id = (await writer.query('{ task(where: {slug: {_eq: "double-1"}}) { id } }'))["task"][0]["id"]
+        writers = [writer, Writer(GraphQL(session, second.graphql_url), second)]
+
+        async def ask(index: int, via: Writer) -> str:
+            data = {"flow_run_id": run_id, "task_id": task_id, "map_index": index}
+            return str((await via.mutate("get_or_create_task_run_info", data))["id"])
+
+        answers = await asyncio.gather(*(ask(i % 5, writers[i % 2]) for i in range(40)))
+        assert len(set(answers)) == 5
+        for via in writers:
+            children = [t for t in await via.task_runs(run_id) if t["map_index"] >= 0]
+            assert sorted(t["map_index"] for t in children) == [0, 1, 2, 3, 4]
