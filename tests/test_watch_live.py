@@ -42,7 +42,7 @@ from tests.watch_scenario import (
     write_logs,
 )
 
-FAST: dict[str, Any] = {"poll_interval": 0.01, "max_poll_interval": 0.05, "max_duration": 120}
+FAST: dict[str, Any] = {"poll_interval": 0.01, "max_poll_interval": 0.05, "max_duration": 900}
 
 
 def assert_exactly_once(got: list[str], expected: list[str], what: str) -> None:
