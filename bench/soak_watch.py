@@ -4,8 +4,9 @@ Every GraphQL request the watch sends fails with probability ``--fault-rate`` (2
 spread evenly over every fault kind the backend injects (``flowview_async/server/faults.py``:
 5xx, 429, connection resets, answers slower than the client's timeout, non-JSON answers,
 ``API_ERROR``). The client retries once; what still fails reaches the watch. A driver keeps
-``--runs`` runs alive for ``--duration`` seconds (states, mapped task runs, log batches, late lines),
-replacing each run that ends with a new one added to the running watch (``watch.add``). At the end
+``--runs`` runs alive for ``--duration`` seconds (states, mapped task runs, log batches, late lines;
+1-4 s between steps, a service's pace), replacing each run that ends with a new one added to the
+running watch (``watch.add``). At the end
 every run's stored states, task-run states and lines are compared, id for id, with what the watch
 delivered.
 
@@ -129,7 +130,7 @@ async def _soak(result: SoakResult, counter: _Counting, *, duration: float, runs
             # Each run lives a little while, then a new one takes its place while time remains.
             while True:
                 await advance(backend, [run], batches=chooser.randint(1, 4),
-                              lines=chooser.randint(4, 40), pause=chooser.uniform(0.05, 0.5))
+                              lines=chooser.randint(4, 40), pause=chooser.uniform(1.0, 4.0))
                 if time.monotonic() - started >= duration:
                     return
                 (run,) = await make_runs(backend, 1)
