@@ -4,8 +4,9 @@ Every GraphQL request the watch sends fails with probability ``--fault-rate`` (2
 spread evenly over every fault kind the backend injects (``flowview_async/server/faults.py``:
 5xx, 429, connection resets, answers slower than the client's timeout, non-JSON answers,
 ``API_ERROR``). The client retries once; what still fails reaches the watch. A driver keeps
-``--runs`` runs alive for ``--duration`` seconds (states, mapped task runs, log batches, late lines),
-replacing each run that ends with a new one added to the running watch (``watch.add``). At the end
+``--runs`` runs alive for ``--duration`` seconds (states, mapped task runs, log batches, late lines;
+1-4 s between steps, a service's pace), replacing each run that ends with a new one added to the
+running watch (``watch.add``). At the end
 every run's stored states, task-run states and lines are compared, id for id, with what the watch
 delivered.
 
@@ -25,6 +26,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -47,8 +49,11 @@ from flowview_async.watch import (  # noqa: E402
 from tests.watch_scenario import LiveRun, advance, make_runs, stored  # noqa: E402
 
 # Arguments of the kinds that take one: a short Retry-After, and a delay past the client timeout.
-_KIND_ARGUMENT = {"429": "@0.05", "slow": "@1.5"}
-CLIENT_TIMEOUT_S = 1.0
+_KIND_ARGUMENT = {"429": "@0.05", "503_errors": "@0.05", "429_errors": "@0.05", "slow": "@6"}
+# Long enough for a poll of a busy backend on a shared machine; "slow" faults wait longer.
+CLIENT_TIMEOUT_S = 5.0
+# Once the drivers are done, every run must end within this long.
+STALL_TIMEOUT_S = 120.0
 
 
 def fault_spec(rate: float) -> str:
@@ -125,7 +130,7 @@ async def _soak(result: SoakResult, counter: _Counting, *, duration: float, runs
             # Each run lives a little while, then a new one takes its place while time remains.
             while True:
                 await advance(backend, [run], batches=chooser.randint(1, 4),
-                              lines=chooser.randint(4, 40), pause=chooser.uniform(0.05, 0.5))
+                              lines=chooser.randint(4, 40), pause=chooser.uniform(1.0, 4.0))
                 if time.monotonic() - started >= duration:
                     return
                 (run,) = await make_runs(backend, 1)
@@ -151,7 +156,17 @@ async def _soak(result: SoakResult, counter: _Counting, *, duration: float, runs
             try:
                 await asyncio.gather(*(drive(run) for run in first))
                 driving = False
-                await consumer
+                if all(run.flow_run_id in ends for run in every):
+                    consumer.cancel()  # every end came before the drivers were seen done
+                else:
+                    # A run whose end never comes is a failure to report, not a hang.
+                    done, _ = await asyncio.wait([consumer], timeout=STALL_TIMEOUT_S)
+                    if not done:
+                        stalled = [r.flow_run_id for r in every if r.flow_run_id not in ends]
+                        result.watch_error = (f"stalled: {len(stalled)} runs without an end "
+                                              f"after {STALL_TIMEOUT_S:g}s, e.g. {stalled[:3]}")
+                    else:
+                        consumer.result()
             except Exception as error:  # the soak reports it rather than dying without numbers
                 result.watch_error = f"{type(error).__name__}: {error}"
             finally:
@@ -173,6 +188,29 @@ async def _soak(result: SoakResult, counter: _Counting, *, duration: float, runs
             result.missing += sum((want - got).values())
             result.repeated += sum(n - 1 for n in got.values() if n > 1)
             result.wrong_end += ends.get(run.flow_run_id) != ["RunFinished"]
+            if ends.get(run.flow_run_id) != ["RunFinished"] or want != got:
+                lost = sorted((want - got).elements())[:5]
+                print(f"run {run.flow_run_id}: ends {ends.get(run.flow_run_id)}, missing "
+                      f"{await _describe(backend, lost)}, repeated "
+                      f"{[i for i, n in got.items() if n > 1][:5]}", file=sys.stderr)
+
+
+async def _describe(backend: LocalBackend, keys: list[str]) -> list[str]:
+    """What lost rows were: a line's message and times, so a failure says which step lost it."""
+
+    def read(connection: Any) -> list[str]:
+        found = []
+        for key in keys:
+            kind, _, row_id = key.partition(":")
+            if kind == "l":
+                row = connection.execute("SELECT message, timestamp, created FROM log WHERE id = ?",
+                                         (row_id,)).fetchone()
+                found.append(f"line {row[0]!r} at {row[1]}, stored {row[2]}" if row else key)
+            else:
+                found.append(key)
+        return found
+
+    return await backend.database.transaction(read)
 
 
 def main() -> None:
