@@ -55,11 +55,14 @@ def test_cassette_miss_keeps_its_lines_and_names_the_options(flowview: Any) -> N
     result = flowview("inspect", OTHER_RUN, "--cassette", str(SHIPPED_CASSETTE))
     assert result.exit_code == 10
     lines = result.stderr.rstrip("\n").splitlines()
-    assert lines[0].startswith("Error: No recorded answer for GraphQL operation 'FlowRuns'")
+    # inspect asks for the run, its flow, task runs and logs at once: whichever misses first is
+    # reported (the others are cancelled), so the operation's name is not fixed.
+    assert lines[0].startswith("Error: No recorded answer for GraphQL operation '")
+    assert OTHER_RUN in lines[0]
     assert len(lines) > 3
     assert all(line.startswith("  ") for line in lines[1:] if line)
     # The diff against the closest recorded request is there, one change per line.
-    assert any(line.strip() == f'+      "_eq": "{OTHER_RUN}"' for line in lines)
+    assert any(line.strip().startswith("+") and OTHER_RUN in line for line in lines)
     assert "--record-mode new_episodes" in result.stderr
     assert not any(spelling in result.stderr for spelling in PYTHON_SPELLINGS)
 
