@@ -26,8 +26,11 @@ def _server_side(task: asyncio.Task[Any]) -> bool:
     coro = task.get_coro()
     code = getattr(coro, "cr_code", None)
     filename = code.co_filename if code is not None else ""
+    qualname = getattr(coro, "__qualname__", "")
     return ("aiohttp/web" in filename or "/flowview_async/server/" in filename
-            or getattr(coro, "__qualname__", "").startswith(("RequestHandler", "BaseRequest")))
+            or qualname.startswith(("RequestHandler", "BaseRequest"))
+            # The loop accepting a server connection that a cancelled request had just opened.
+            or qualname.endswith("_accept_connection2"))
 
 
 def tasks_of_ours() -> list[asyncio.Task[Any]]:
