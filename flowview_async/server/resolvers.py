@@ -18,6 +18,7 @@ from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
 from flowview_async.server.database import Database
 from flowview_async.server.hasura import Compiler, QueryError
 from flowview_async.server.selection import QueryContext, SelectedField
+from flowview_async.server.states import STATE_PARENTS
 from flowview_async.server.tables import Table, all_tables
 from flowview_async.server.values import normalize_uuid
 from flowview_async.server.writes import attach_mutations
@@ -29,30 +30,6 @@ if TYPE_CHECKING:
 SERVER_VERSION = "2022.09.23"
 PREFECT_CORE_VERSION = "1.4.1"
 
-# Prefect 1 state classes and their parents (prefect_server_schema.md §5); served by reference_data.
-STATE_PARENTS: dict[str, list[str]] = {
-    "Pending": ["State"],
-    "Scheduled": ["Pending", "State"],
-    "Paused": ["Scheduled", "Pending", "State"],
-    "Resume": ["Scheduled", "Pending", "State"],
-    "Retrying": ["Scheduled", "Pending", "State"],
-    "Submitted": ["State"],
-    "Queued": ["State"],
-    "ClientFailed": ["State"],
-    "Running": ["State"],
-    "Cancelling": ["Running", "State"],
-    "Finished": ["State"],
-    "Success": ["Finished", "State"],
-    "Cached": ["Success", "Finished", "State"],
-    "Mapped": ["Success", "Finished", "State"],
-    "Skipped": ["Success", "Finished", "State"],
-    "Looped": ["Finished", "State"],
-    "Failed": ["Finished", "State"],
-    "TimedOut": ["Failed", "Finished", "State"],
-    "TriggerFailed": ["Failed", "Finished", "State"],
-    "ValidationFailed": ["Failed", "Finished", "State"],
-    "Cancelled": ["Finished", "State"],
-}
 STATE_COLORS = {
     "Failed": "#eb0000",
     "Pending": "#d3d3d3",

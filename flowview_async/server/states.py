@@ -15,31 +15,35 @@ from typing import Any
 from flowview_async.server.values import normalize_timestamp
 
 PREFECT_VERSION = "1.4.1"
-STATE_NAMES = frozenset(
-    {
-        "Pending",
-        "Scheduled",
-        "Paused",
-        "Resume",
-        "Retrying",
-        "Submitted",
-        "Queued",
-        "ClientFailed",
-        "Running",
-        "Cancelling",
-        "Finished",
-        "Success",
-        "Cached",
-        "Mapped",
-        "Skipped",
-        "Looped",
-        "Failed",
-        "TimedOut",
-        "TriggerFailed",
-        "ValidationFailed",
-        "Cancelled",
-    }
-)
+# Prefect 1 state classes and their parents (prefect_server_schema.md §5); served by reference_data.
+# The backend's one list of them: the names and the Finished family are derived below.
+STATE_PARENTS: dict[str, list[str]] = {
+    "Pending": ["State"],
+    "Scheduled": ["Pending", "State"],
+    "Paused": ["Scheduled", "Pending", "State"],
+    "Resume": ["Scheduled", "Pending", "State"],
+    "Retrying": ["Scheduled", "Pending", "State"],
+    "Submitted": ["State"],
+    "Queued": ["State"],
+    "ClientFailed": ["State"],
+    "Running": ["State"],
+    "Cancelling": ["Running", "State"],
+    "Finished": ["State"],
+    "Success": ["Finished", "State"],
+    "Cached": ["Success", "Finished", "State"],
+    "Mapped": ["Success", "Finished", "State"],
+    "Skipped": ["Success", "Finished", "State"],
+    "Looped": ["Finished", "State"],
+    "Failed": ["Finished", "State"],
+    "TimedOut": ["Failed", "Finished", "State"],
+    "TriggerFailed": ["Failed", "Finished", "State"],
+    "ValidationFailed": ["Failed", "Finished", "State"],
+    "Cancelled": ["Finished", "State"],
+}
+STATE_NAMES = frozenset(STATE_PARENTS)
+# Prefect 1's Finished family (State.is_finished()).
+FINISHED_STATES = frozenset(name for name, parents in STATE_PARENTS.items()
+                            if name == "Finished" or "Finished" in parents)
 # States whose insertion sets the run's end_time (TriggerFailed, Skipped, Mapped... do not).
 END_STATES = frozenset({"Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"})
 _START_TIME_STATES = frozenset({"Scheduled", "Paused", "Resume", "Retrying", "Queued"})

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from flowview_async.server.states import (
     END_STATES,
+    FINISHED_STATES,
     RUN_TABLES,
     StateError,
     complete_state_columns,
@@ -39,22 +40,6 @@ from flowview_async.server.writes._core import (
 
 RunTable = Literal["flow_run", "task_run"]
 
-# Prefect 1's Finished family (State.is_finished()).
-FINISHED_STATES = frozenset(
-    {
-        "Finished",
-        "Success",
-        "Cached",
-        "Mapped",
-        "Skipped",
-        "Looped",
-        "Failed",
-        "TimedOut",
-        "TriggerFailed",
-        "ValidationFailed",
-        "Cancelled",
-    }
-)
 # State.is_running(): Running and its subclass Cancelling.
 RUNNING_STATES = frozenset({"Running", "Cancelling"})
 # Server's limit on one serialized state (its check measures the JSON text).
